@@ -1,0 +1,38 @@
+# Wordcab Admin. `make run` serves the embedded default; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BENCH ?=
+
+.PHONY: install run test bench lint format clean
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changed: a second `make install` takes well under a second.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python -m wordcab_admin.run serve
+
+test: install
+	$(BIN)/python -m wordcab_admin.run exec -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m wordcab_admin.run exec -- $(BIN)/python tests/bench/run.py $(BENCH)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var

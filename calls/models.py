@@ -1,0 +1,199 @@
+from functools import partial
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from agents.models import Agent, Provider
+from wordcab_admin.ids import new_public_id
+
+
+class CallStatus(models.TextChoices):
+    INITIATING = "initiating"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NO_ANSWER = "no_answer"
+
+    @classmethod
+    def terminal(cls) -> frozenset["CallStatus"]:
+        return frozenset({cls.COMPLETED, cls.FAILED, cls.NO_ANSWER})
+
+    @classmethod
+    def active(cls) -> frozenset["CallStatus"]:
+        return frozenset({cls.INITIATING, cls.RINGING, cls.IN_PROGRESS})
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class EndReason(models.TextChoices):
+    HANGUP = "hangup"
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"
+    MAX_DURATION = "max_duration"
+    NO_ANSWER = "no_answer"
+    CANCELED = "canceled"
+    ERROR = "error"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Campaign(models.Model):
+    """Outbound campaigns (CSV upload, dispatch) arrive with the campaigns issue; calls already point here."""
+
+    public_id = models.CharField(max_length=64, unique=True, default=partial(new_public_id, "camp"))
+    name = models.CharField(max_length=200)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="campaigns")
+    status = models.CharField(max_length=16, choices=CampaignStatus, default=CampaignStatus.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Call(models.Model):
+    public_id = models.CharField(max_length=64, unique=True, default=partial(new_public_id, "call"))
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="calls")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    direction = models.CharField(max_length=8, choices=Direction, default=Direction.OUTBOUND)
+    from_number = models.CharField(max_length=20, blank=True, default="")
+    to_number = models.CharField(max_length=20, help_text="The callee (outbound) or our number (inbound).")
+    status = models.CharField(max_length=16, choices=CallStatus, default=CallStatus.INITIATING)
+    end_reason = models.CharField(max_length=16, choices=EndReason, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    sip_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    max_duration = models.PositiveIntegerField(default=600)
+    record = models.BooleanField(default=False)
+
+    provider = models.CharField(max_length=16, choices=Provider, default=Provider.SIMULATOR)
+    provider_call_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 -- NULL = not yet known; "" would collide in the unique constraint
+    last_sequence = models.IntegerField(default=-1, help_text="Highest provider sequence number applied.")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- NULL = no key; the unique constraint skips it
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    consent_opener = models.JSONField(null=True, blank=True)
+    consent_delivered_at = models.DateTimeField(null=True, blank=True)
+    jurisdiction = models.CharField(max_length=8, blank=True, default="")
+    decision = models.JSONField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="call_status_newest"),
+            models.Index(fields=["agent", "-id"], name="call_agent_newest"),
+            models.Index(fields=["campaign", "-id"], name="call_campaign_newest"),
+            models.Index(fields=["direction", "-id"], name="call_direction_newest"),
+            models.Index(fields=["created_at"], name="call_created_at"),
+            models.Index(
+                fields=["status", "last_event_at"],
+                name="call_active_by_last_event",
+                condition=Q(status__in=["initiating", "ringing", "in_progress"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                name="call_key_unique_per_owner",
+                condition=Q(idempotency_key__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_call_id"],
+                name="call_provider_id_unique",
+                condition=Q(provider_call_id__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_duration__gte=1, max_duration__lte=14_400), name="call_max_duration_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in CallStatus.terminal()
+
+    @property
+    def duration(self) -> int | None:
+        """Talk time in whole seconds, once answered and ended."""
+        if self.answered_at and self.ended_at:
+            return max(0, int((self.ended_at - self.answered_at).total_seconds()))
+        return None
+
+
+class CallEvent(models.Model):
+    """Append-only timeline: every provider event is kept, applied or ignored with the reason."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=CallStatus, blank=True, default="")
+    provider_status = models.CharField(max_length=32, blank=True, default="")
+    provider_event_id = models.CharField(max_length=128, blank=True, default="")
+    sequence = models.IntegerField(null=True, blank=True)
+    source = models.CharField(
+        max_length=32, default="system", help_text="simulator, twilio, api, watchdog, …"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    applied = models.BooleanField(default=False)
+    ignored_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["call", "received_at"], name="callevent_call_time")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}:{self.provider_status or self.status}"
+
+
+class RecordingStatus(models.TextChoices):
+    RECORDING = "recording"
+    PENDING_UPLOAD = "pending_upload"
+    STORED = "stored"
+    DELETED = "deleted"
+
+
+class Recording(models.Model):
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="recording")
+    status = models.CharField(max_length=16, choices=RecordingStatus, default=RecordingStatus.RECORDING)
+    local_path = models.CharField(
+        max_length=500, blank=True, default="", help_text="Spool file until uploaded."
+    )
+    storage_key = models.CharField(max_length=500, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    peaks = models.JSONField(default=list, blank=True, help_text="Waveform peaks for the player.")
+    upload_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recording of {self.call_id}"

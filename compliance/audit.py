@@ -1,0 +1,28 @@
+"""The one way to write the audit trail."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from compliance.models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEvent:
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=user.get_username() if user else "system",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,57 @@
+"""API keys and the first admin: creation, lookup and revocation, shared by the command, the UI and DRF."""
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from wordcab_admin.models import ApiKey, hash_api_key
+from wordcab_admin.roles import Role
+
+KEY_PREFIX = "wck_"
+_LAST_USED_GRANULARITY = timedelta(minutes=1)  # don't write a row on every request
+
+
+def api_key_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiKey, str]:
+    """Return the stored key and the raw key, which is shown once and never stored."""
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(user=user, name=name[:100], prefix=raw[:12], key_hash=hash_api_key(raw))
+    return key, raw
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    try:
+        key = ApiKey.objects.select_related("user").get(key_hash=hash_api_key(raw), revoked_at__isnull=True)
+    except ApiKey.DoesNotExist:
+        return None
+    if not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def api_key_revoke(*, key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_set_role(*, user: AbstractBaseUser, role: Role) -> None:
+    with transaction.atomic():
+        user.groups.remove(*Group.objects.filter(name__in=[r.value for r in Role]))
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    user.__dict__.pop("_wordcab_role", None)
+
+
+def first_admin_ensure() -> tuple[str, str] | None:
+    """On a fresh install create `admin` with a one-time password; return (username, password) once."""
+    user_model = get_user_model()
+    if user_model.objects.exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    user = user_model.objects.create_superuser(username="admin", email="", password=password)
+    user_set_role(user=user, role=Role.ADMIN)
+    return user.username, password

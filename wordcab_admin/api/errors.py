@@ -1,0 +1,141 @@
+"""Every API error has one shape: `{"error": {"code", "message", "field"}}`.
+
+Services raise DomainError subclasses; DRF's own errors are reshaped here; Django's 404/405/500 for
+`/v1/` paths that never reach DRF are answered in the same shape by the handlers and middleware below."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status, code = 400, "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **extra: Any):
+        super().__init__(message)
+        self.message, self.field = message, field
+        if code:
+            self.code = code
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class NumberInUse(DomainError):
+    status, code = 409, "number_in_use"
+
+
+class IdempotencyConflict(DomainError):
+    status, code = 409, "idempotency_conflict"
+
+
+class InvalidState(DomainError):
+    status, code = 409, "invalid_state"
+
+
+class Unprocessable(DomainError):
+    status, code = 422, "unprocessable"
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict:
+    return {"error": {"code": code, "message": message, "field": field, **extra}}
+
+
+def _first_validation_error(detail: Any, prefix: str = "") -> tuple[str | None, str, str]:
+    """Flatten DRF's nested ValidationError detail to the first (field, message, code)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = (
+                None if key in ("non_field_errors", "detail") else (f"{prefix}{key}" if prefix else str(key))
+            )
+            field, message, code = _first_validation_error(value, f"{name}." if name else prefix)
+            return field or name, message, code
+    if isinstance(detail, list) and detail:
+        return _first_validation_error(detail[0], prefix)
+    code = getattr(detail, "code", "invalid") or "invalid"
+    return None, str(detail), code
+
+
+_STATUS_CODES = {
+    drf.NotAuthenticated: "not_authenticated",
+    drf.AuthenticationFailed: "authentication_failed",
+    drf.PermissionDenied: "permission_denied",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.Throttled: "throttled",
+    drf.ParseError: "parse_error",
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = drf.PermissionDenied(str(exc) or "You do not have permission to perform this action.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # unhandled: ApiErrorMiddleware logs it and answers a bare 500
+    if isinstance(exc, drf.ValidationError):
+        field, message, code = _first_validation_error(exc.detail)
+        response.data = error_body(code if code != "invalid" else "invalid", message, field)
+        response.data["error"]["details"] = exc.detail
+        return response
+    code = next((c for cls, c in _STATUS_CODES.items() if isinstance(exc, cls)), "error")
+    detail = getattr(exc, "detail", str(exc))
+    response.data = error_body(code, str(detail))
+    return response
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/v1/") or path == "/v1"
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse(error_body("not_found", f"No such endpoint: {request.path}"), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception, template_name="404.html")
+
+
+def json_500(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side; it has been logged."), status=500
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request, template_name="500.html")
+
+
+class ApiErrorMiddleware:
+    """Unhandled exceptions under /v1/ are logged with their traceback and answered 500 without one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path) or isinstance(exception, Http404 | PermissionDenied):
+            return None
+        log.error("Unhandled API error on %s %s", request.method, request.path, exc_info=exception)
+        return json_500(request)

