@@ -191,7 +191,9 @@ class Recording(models.Model):
     peaks = models.JSONField(default=list, blank=True, help_text="Waveform peaks for the player.")
     upload_attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True, default="", help_text="Why the last upload failed.")
+    last_error = models.CharField(
+        max_length=300, blank=True, default="", help_text="Why the last upload failed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     stored_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -37,3 +37,45 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only")
+
+
+class OpenerAudioSource(models.TextChoices):
+    UPLOADED = "uploaded"
+    SYNTHESIZED = "synthesized"
+
+
+class ConsentOpener(models.Model):
+    """What a caller hears first: the recording/AI disclosure for a jurisdiction, optionally per agent.
+
+    The audio is kept in the row, already converted to μ-law 8 kHz (what the media stream sends), so that
+    every web worker on every host can play it without a shared disk; an opener is a few seconds long."""
+
+    jurisdiction = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        help_text="US-CA, GB, …; empty = any jurisdiction without its own",
+    )
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="consent_openers"
+    )
+    language = models.CharField(max_length=16, default="en-US")
+    text = models.TextField(
+        help_text="What the opener says; spoken by the local TTS unless audio is uploaded."
+    )
+    audio = models.BinaryField(help_text="μ-law 8 kHz mono")
+    audio_source = models.CharField(
+        max_length=16, choices=OpenerAudioSource, default=OpenerAudioSource.SYNTHESIZED
+    )
+    source_filename = models.CharField(max_length=255, blank=True, default="")
+    duration_seconds = models.FloatField(default=0)
+    audio_sha256 = models.CharField(max_length=64, blank=True, default="", help_text="Of the μ-law audio.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["jurisdiction", "agent_id", "language", "id"]
+        indexes = [models.Index(fields=["jurisdiction", "agent"], name="opener_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction or 'default'} {self.language} opener"
