@@ -1,0 +1,250 @@
+"""`/v1/agents` and `/v1/numbers`: validate, call a service, render."""
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from agents import selectors, services
+from agents.inbound import inbound_voice_answer
+from agents.models import Agent, PhoneNumber, Provider
+from wordcab_admin.api.errors import DomainError, error_body
+from wordcab_admin.api.validation import validated
+
+
+class AgentOutput(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    active = serializers.BooleanField(source="is_active")
+    phone_numbers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id", "name", "description", "instructions", "language", "voice", "max_duration", "record",
+            "active", "phone_numbers", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_phone_numbers(self, agent: Agent) -> list[str]:
+        return sorted(n.number for n in agent.phone_numbers.all())
+
+
+class NumberOutput(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    agent_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PhoneNumber
+        fields = [
+            "id", "number", "provider", "friendly_name", "agent_id", "jurisdiction", "sip_uri", "sip_trunk",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_agent_id(self, number: PhoneNumber) -> str | None:
+        return number.agent.public_id if number.agent_id else None
+
+
+class AgentFields(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False)
+    instructions = serializers.CharField(allow_blank=True, required=False)
+    language = serializers.CharField(max_length=16, required=False)
+    voice = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    max_duration = serializers.IntegerField(min_value=1, max_value=14_400, required=False)
+    record = serializers.BooleanField(required=False)
+    active = serializers.BooleanField(required=False)
+    phone_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+def _paginated(view: APIView, request: Request, queryset, serializer) -> Response:
+    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _flag(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise DomainError(f"{name} must be true or false.", field=name, value=raw)
+
+
+def _agent_ref(agent_id: str | None) -> Agent | None:
+    """An agent named in a request body: a 400 (not a 404) when there is none."""
+    if agent_id is None:
+        return None
+    agent = Agent.objects.filter(public_id=agent_id).first()
+    if agent is None:
+        raise DomainError(f"No agent {agent_id}.", field="agent_id", code="unknown_agent", value=agent_id)
+    return agent
+
+
+class AgentListApi(APIView):
+    class CreateInput(AgentFields):
+        id = serializers.CharField(max_length=64, required=False)
+
+    def get(self, request: Request) -> Response:
+        agents = selectors.agent_search(
+            query=request.query_params.get("search", ""), active=_flag(request, "active")
+        )
+        return _paginated(self, request, agents, AgentOutput)
+
+    def post(self, request: Request) -> Response:
+        data = dict(validated(self.CreateInput, request.data))
+        agent = services.agent_create(actor=request.user, agent_id=data.pop("id", None), **data)
+        return Response(AgentOutput(selectors.agent_get(agent.public_id)).data, status=201)
+
+
+class AgentDetailApi(APIView):
+    class UpdateInput(AgentFields):
+        name = serializers.CharField(max_length=200, required=False)
+
+    def get(self, request: Request, agent_id: str) -> Response:
+        return Response(AgentOutput(selectors.agent_get(agent_id)).data)
+
+    def patch(self, request: Request, agent_id: str) -> Response:
+        agent = selectors.agent_get(agent_id)
+        data = validated(self.UpdateInput, request.data)
+        services.agent_update(agent=agent, actor=request.user, changes=dict(data))
+        return Response(AgentOutput(selectors.agent_get(agent_id)).data)
+
+
+class AgentDisableApi(APIView):
+    """POST /v1/agents/{id}/disable (the same as PATCH {"active": false})."""
+
+    def post(self, request: Request, agent_id: str) -> Response:
+        services.agent_disable(agent=selectors.agent_get(agent_id), actor=request.user)
+        return Response(AgentOutput(selectors.agent_get(agent_id)).data)
+
+
+class AgentEnableApi(APIView):
+    def post(self, request: Request, agent_id: str) -> Response:
+        services.agent_enable(agent=selectors.agent_get(agent_id), actor=request.user)
+        return Response(AgentOutput(selectors.agent_get(agent_id)).data)
+
+
+class NumberFields(serializers.Serializer):
+    number = serializers.CharField(max_length=64)
+    provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.SIMULATOR)
+    agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+    friendly_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    sip_uri = serializers.CharField(max_length=255, allow_blank=True, default="")
+    sip_trunk = serializers.CharField(max_length=255, allow_blank=True, default="")
+
+
+def _number_kwargs(data: dict) -> dict:
+    data = dict(data)
+    data["agent"] = _agent_ref(data.pop("agent_id", None))
+    return data
+
+
+class NumberListApi(APIView):
+    def get(self, request: Request) -> Response:
+        numbers = selectors.number_search(
+            query=request.query_params.get("search", ""),
+            agent_id=request.query_params.get("agent_id") or None,
+            provider=request.query_params.get("provider") or None,
+            assigned=_flag(request, "assigned"),
+        )
+        return _paginated(self, request, numbers, NumberOutput)
+
+    def post(self, request: Request) -> Response:
+        data = validated(NumberFields, request.data)
+        number = services.number_add(actor=request.user, **_number_kwargs(data))
+        return Response(NumberOutput(selectors.number_get(number.public_id)).data, status=201)
+
+
+class NumberBulkApi(APIView):
+    """POST /v1/numbers/bulk: `{"numbers": ["+1…", {"number": …, "agent_id": …}], "provider", "agent_id"}`.
+
+    Strings take the top-level provider and agent_id; all numbers are added or none is."""
+
+    class Input(serializers.Serializer):
+        numbers = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
+        provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.SIMULATOR)
+        agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+
+    def post(self, request: Request) -> Response:
+        data = validated(self.Input, request.data)
+        defaults = {"provider": data["provider"], "agent_id": data.get("agent_id")}
+        items = []
+        for index, item in enumerate(data["numbers"]):
+            if isinstance(item, str):
+                item = {"number": item}
+            if not isinstance(item, dict):
+                raise DomainError(
+                    "Each entry is a number or an object with `number`.", field=f"numbers.{index}"
+                )
+            try:
+                fields = validated(NumberFields, defaults | item)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"numbers": {str(index): exc.detail}}) from None
+            items.append(_number_kwargs(fields))
+        numbers = services.numbers_bulk_add(actor=request.user, items=items)
+        rows = (
+            PhoneNumber.objects.select_related("agent").filter(pk__in=[n.pk for n in numbers]).order_by("id")
+        )
+        return Response({"results": NumberOutput(rows, many=True).data}, status=201)
+
+
+class NumberDetailApi(APIView):
+    class UpdateInput(serializers.Serializer):
+        agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+        friendly_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+        sip_uri = serializers.CharField(max_length=255, allow_blank=True, required=False)
+        sip_trunk = serializers.CharField(max_length=255, allow_blank=True, required=False)
+
+    def get(self, request: Request, number_id: str) -> Response:
+        return Response(NumberOutput(selectors.number_get(number_id)).data)
+
+    def patch(self, request: Request, number_id: str) -> Response:
+        number = selectors.number_get(number_id)
+        data = validated(self.UpdateInput, request.data)
+        if "agent_id" in data:
+            services.number_assign(number=number, agent=_agent_ref(data["agent_id"]), actor=request.user)
+        services.number_update(
+            number=number,
+            actor=request.user,
+            friendly_name=data.get("friendly_name"),
+            sip_uri=data.get("sip_uri"),
+            sip_trunk=data.get("sip_trunk"),
+        )
+        return Response(NumberOutput(selectors.number_get(number.public_id)).data)
+
+    def delete(self, request: Request, number_id: str) -> Response:
+        services.number_release(number=selectors.number_get(number_id), actor=request.user)
+        return Response(status=204)
+
+
+class NumberReleaseApi(APIView):
+    """POST /v1/numbers/{id}/release: the same as DELETE /v1/numbers/{id}."""
+
+    def post(self, request: Request, number_id: str) -> Response:
+        services.number_release(number=selectors.number_get(number_id), actor=request.user)
+        return Response(status=204)
+
+
+class TwilioVoiceWebhook(APIView):
+    """Twilio's inbound voice webhook. Authenticated by X-Twilio-Signature alone: no API key, no CSRF."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def post(self, request: Request) -> HttpResponse | Response:
+        answer = inbound_voice_answer(
+            path=request.get_full_path(),
+            params=request.POST.dict(),
+            signature=request.headers.get("X-Twilio-Signature"),
+        )
+        if answer is None:
+            return Response(
+                error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403
+            )
+        return HttpResponse(answer, content_type="text/xml")

@@ -1,0 +1,85 @@
+"""Inbound calls from Twilio: the number that was called decides the agent that answers.
+
+`POST /v1/twilio/voice` → signature check → `To` → PhoneNumber → Agent → an inbound Call record and TwiML
+that connects the caller to the agent over Media Streams. Anything that cannot be routed (unknown or
+unassigned number, disabled agent) gets a polite message and a hang-up, and a log line, never an error page."""
+
+import logging
+from collections.abc import Mapping
+
+from django.db import IntegrityError, transaction
+
+from agents.models import Agent, PhoneNumber, Provider
+from agents.phone import InvalidPhoneNumber, normalize_e164
+from calls.events import publish_call_update_on_commit
+from calls.models import Call, CallStatus, Direction
+from calls.twiml import polite_hangup_twiml, stream_twiml
+from wordcab_admin.twilio_signature import public_url, twilio_signature_valid
+
+log = logging.getLogger(__name__)
+
+NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+UNAVAILABLE = "Sorry, no one can take your call right now. Please try again later. Goodbye."
+CANNOT_CONNECT = "Sorry, we could not connect your call. Goodbye."
+
+
+def inbound_voice_answer(*, path: str, params: Mapping[str, str], signature: str | None) -> str | None:
+    """The TwiML to answer with, or None when the request is not provably from Twilio."""
+    if not twilio_signature_valid(public_url(path), params, signature):
+        log.warning("Refused a Twilio voice webhook with a missing or invalid signature (%s)", path)
+        return None
+    return inbound_call_route(
+        call_sid=params.get("CallSid", ""),
+        to_number=params.get("To", ""),
+        from_number=params.get("From", ""),
+    )
+
+
+def _agent_for_number(to_number: str) -> tuple[Agent | None, str]:
+    try:
+        e164 = normalize_e164(to_number)
+    except InvalidPhoneNumber:
+        return None, NOT_IN_SERVICE
+    number = PhoneNumber.objects.select_related("agent").filter(number=e164).first()
+    if number is None:
+        log.warning("Inbound call to %s: not one of our numbers", e164)
+        return None, NOT_IN_SERVICE
+    if number.agent is None:
+        log.warning("Inbound call to %s (%s): no agent is assigned", e164, number.public_id)
+        return None, NOT_IN_SERVICE
+    if not number.agent.is_active:
+        log.warning("Inbound call to %s: agent %s is disabled", e164, number.agent.public_id)
+        return None, UNAVAILABLE
+    return number.agent, ""
+
+
+def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> str:
+    """Create (once per CallSid) the inbound call and answer with the stream TwiML for its agent."""
+    if not call_sid:
+        log.warning("Inbound call to %s without a CallSid: hung up", to_number)
+        return polite_hangup_twiml(CANNOT_CONNECT)
+    agent, refusal = _agent_for_number(to_number)
+    if agent is None:
+        return polite_hangup_twiml(refusal)
+    fields = {
+        "agent": agent,
+        "direction": Direction.INBOUND,
+        "from_number": from_number[:20],
+        "to_number": to_number[:20],
+        "status": CallStatus.INITIATING,
+        "record": agent.record,
+        "max_duration": agent.max_duration,
+    }
+    try:
+        with transaction.atomic():
+            call, created = Call.objects.get_or_create(
+                provider=Provider.TWILIO, provider_call_id=call_sid[:64], defaults=fields
+            )
+    except IntegrityError:  # a concurrent retry of the same webhook won the insert
+        call, created = Call.objects.get(provider=Provider.TWILIO, provider_call_id=call_sid[:64]), False
+    if created:
+        log.info(
+            "Inbound call %s from %s to %s → %s", call.public_id, from_number, to_number, agent.public_id
+        )
+        publish_call_update_on_commit(call)
+    return stream_twiml(agent_id=call.agent.public_id, call_id=call.public_id, direction=Direction.INBOUND)

@@ -1,0 +1,51 @@
+"""Phone numbers: E.164 normalization and the jurisdiction a number belongs to."""
+
+import phonenumbers
+from django.conf import settings
+
+from agents.area_codes import us_area_code_states
+
+
+class InvalidPhoneNumber(ValueError):
+    def __init__(self, raw: str, reason: str):
+        super().__init__(f"{raw!r} is not a valid phone number: {reason}")
+        self.raw, self.reason = raw, reason
+
+
+def normalize_e164(raw: str, *, region: str | None = None) -> str:
+    """'(415) 555-1234' → '+14155551234' (national formats read in DEFAULT_PHONE_REGION)."""
+    text = str(raw).strip()
+    if not text:
+        raise InvalidPhoneNumber(text, "it is empty")
+    if len(text) > 64:
+        raise InvalidPhoneNumber(text[:64] + "…", "it is too long")
+    try:
+        parsed = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(text, str(exc.args[0]) if exc.args else "unreadable") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhoneNumber(text, "no such number exists in its country's numbering plan")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def jurisdiction_for(e164: str) -> str:
+    """'US-CA' for a California area code, 'US' for toll-free, the country ('GB', 'CA', 'PR') elsewhere."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    region = phonenumbers.region_code_for_number(parsed) or ""
+    if region != "US":
+        return region
+    national = str(parsed.national_number)
+    state = us_area_code_states().get(national[:3])
+    return f"US-{state}" if state else "US"
+
+
+def format_national(e164: str) -> str:
+    """'+14155551234' → '(415) 555-1234', for people."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

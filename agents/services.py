@@ -1,0 +1,467 @@
+"""Agents and their phone numbers: every write goes through here.
+
+`_number_move` is the only code that changes which agent a number belongs to; it writes the audit event.
+Assignment locks the number rows (sorted, so two requests never deadlock) and then updates each row only if
+its holder is still the one we read, so two requests grabbing one number never both win."""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.models import Agent, PhoneNumber, Provider
+from agents.phone import InvalidPhoneNumber, jurisdiction_for, normalize_e164
+from compliance.audit import audit_record
+from wordcab_admin.api.errors import Conflict, DomainError, NumberInUse
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+AGENT_ID_RE = re.compile(r"^agent_[A-Za-z0-9][A-Za-z0-9_-]{0,57}$")
+AGENT_FIELDS = ("name", "description", "instructions", "language", "voice", "max_duration", "record")
+SIP_URI_RE = re.compile(r"^sips?:[^\s@]+@[^\s@]+$")
+
+
+class InvalidNumber(DomainError):
+    status, code = 400, "invalid_phone_number"
+
+
+def number_normalize(raw: str, *, field: str) -> str:
+    """E.164 or a 400 naming the field and the value that was sent."""
+    try:
+        return normalize_e164(raw)
+    except InvalidPhoneNumber as exc:
+        raise InvalidNumber(str(exc), field=field, value=str(raw)) from None
+
+
+# Agents ---------------------------------------------------------------------------------------------------
+
+
+def _agent_snapshot(agent: Agent) -> dict:
+    return {name: getattr(agent, name) for name in AGENT_FIELDS} | {"active": agent.is_active}
+
+
+def agent_create(
+    *,
+    actor: Actor,
+    name: str,
+    agent_id: str | None = None,
+    description: str = "",
+    instructions: str = "",
+    language: str = "en-US",
+    voice: str = "",
+    max_duration: int = 600,
+    record: bool = False,
+    active: bool = True,
+    phone_numbers: Sequence[str] | None = None,
+) -> Agent:
+    if agent_id is not None and not AGENT_ID_RE.match(agent_id):
+        raise DomainError(
+            f"{agent_id!r} is not a valid agent id: use agent_ followed by letters, digits, _ or - "
+            "(at most 64 characters).",
+            field="id",
+            code="invalid_id",
+            value=agent_id,
+        )
+    fields = dict(
+        name=name,
+        description=description,
+        instructions=instructions,
+        language=language,
+        voice=voice,
+        max_duration=max_duration,
+        record=record,
+        is_active=active,
+    )
+    if agent_id is not None:
+        fields["public_id"] = agent_id
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                agent = Agent.objects.create(**fields)
+        except IntegrityError:
+            raise Conflict(
+                f"An agent with id {agent_id} already exists.", field="id", code="agent_exists"
+            ) from None
+        audit_record(
+            actor=actor, action="agent.created", object_type="agent", object_id=agent.public_id,
+            after=_agent_snapshot(agent),
+        )  # fmt: skip
+        if phone_numbers:
+            agent_set_phone_numbers(agent=agent, actor=actor, numbers=phone_numbers)
+    return agent
+
+
+def agent_update(*, agent: Agent, actor: Actor, changes: dict) -> Agent:
+    """Apply the given fields (any of AGENT_FIELDS, `active`, `phone_numbers`) atomically."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=agent.pk)
+        before = _agent_snapshot(agent)
+        for name in AGENT_FIELDS:
+            if name in changes:
+                setattr(agent, name, changes[name])
+        if "active" in changes:
+            agent.is_active = bool(changes["active"])
+        after = _agent_snapshot(agent)
+        if after != before:
+            agent.save()
+            changed = [k for k in after if after[k] != before[k]]
+            action = "agent.updated"
+            if changed == ["active"]:
+                action = "agent.enabled" if agent.is_active else "agent.disabled"
+            audit_record(
+                actor=actor, action=action, object_type="agent", object_id=agent.public_id,
+                before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+            )  # fmt: skip
+        if "phone_numbers" in changes:
+            agent_set_phone_numbers(agent=agent, actor=actor, numbers=changes["phone_numbers"])
+    return agent
+
+
+def agent_disable(*, agent: Agent, actor: Actor) -> Agent:
+    """A disabled agent places no calls and its numbers answer with a polite hang-up; it keeps its numbers."""
+    return agent_update(agent=agent, actor=actor, changes={"active": False})
+
+
+def agent_enable(*, agent: Agent, actor: Actor) -> Agent:
+    return agent_update(agent=agent, actor=actor, changes={"active": True})
+
+
+# Which agent a number belongs to ---------------------------------------------------------------------------
+
+
+def _holder_ids(agent_pks: Iterable[int | None]) -> dict[int, str]:
+    pks = {pk for pk in agent_pks if pk is not None}
+    return dict(Agent.objects.filter(pk__in=pks).values_list("pk", "public_id")) if pks else {}
+
+
+def _number_move(
+    *, number: PhoneNumber, to_agent: Agent | None, actor: Actor, holders: dict[int, str]
+) -> None:
+    """Point a (locked) number at `to_agent`; only if its holder is still the one read. Audited."""
+    from_pk = number.agent_id
+    to_pk = to_agent.pk if to_agent else None
+    if from_pk == to_pk:
+        return
+    updated = PhoneNumber.objects.filter(pk=number.pk, agent_id=from_pk).update(
+        agent_id=to_pk, updated_at=timezone.now()
+    )
+    if updated != 1:  # another transaction moved it between our read and our write
+        current = PhoneNumber.objects.filter(pk=number.pk).values_list("agent__public_id", flat=True).first()
+        raise _in_use(number.number, current or "another agent")
+    number.agent_id = to_pk
+    before_id = holders.get(from_pk) if from_pk else None
+    after_id = to_agent.public_id if to_agent else None
+    audit_record(
+        actor=actor,
+        action="number.assigned" if to_agent else "number.unassigned",
+        object_type="phone_number",
+        object_id=number.public_id,
+        before={"number": number.number, "agent_id": before_id},
+        after={"number": number.number, "agent_id": after_id},
+    )
+
+
+def _in_use(e164: str, holder_id: str, *, field: str = "phone_numbers") -> NumberInUse:
+    return NumberInUse(
+        f"{e164} is assigned to agent {holder_id}; unassign it there first.",
+        field=field,
+        number=e164,
+        agent_id=holder_id,
+    )
+
+
+def _lock_or_create(e164: str, *, actor: Actor, provider: str = Provider.SIMULATOR) -> PhoneNumber:
+    """The number's row, locked; added (unassigned, audited) when it is not in the inventory yet."""
+    existing = PhoneNumber.objects.select_for_update().filter(number=e164).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            row = PhoneNumber.objects.create(
+                number=e164, provider=provider, jurisdiction=jurisdiction_for(e164)
+            )
+    except IntegrityError:  # someone added it a moment ago: theirs, locked
+        return PhoneNumber.objects.select_for_update().get(number=e164)
+    audit_record(
+        actor=actor, action="number.added", object_type="phone_number", object_id=row.public_id,
+        after={"number": e164, "provider": provider, "agent_id": None},
+    )  # fmt: skip
+    return row
+
+
+def agent_set_phone_numbers(*, agent: Agent, actor: Actor, numbers: Sequence[str]) -> list[PhoneNumber]:
+    """Replace the agent's numbers with exactly `numbers`, all or nothing.
+
+    A number held by another agent is a 409 naming the holder; numbers not yet in the inventory are added
+    (provider `simulator`; add a number through /v1/numbers first to choose its provider)."""
+    if isinstance(numbers, str) or not isinstance(numbers, Sequence):
+        raise DomainError("phone_numbers must be a list of phone numbers.", field="phone_numbers")
+    wanted = sorted({number_normalize(raw, field="phone_numbers") for raw in numbers})
+    with transaction.atomic():
+        list(
+            Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk")
+        )  # one change per agent at a time
+        current = list(PhoneNumber.objects.select_for_update().filter(agent_id=agent.pk).order_by("number"))
+        rows = {n.number: n for n in current}
+        for e164 in wanted:
+            if e164 not in rows:
+                rows[e164] = _lock_or_create(e164, actor=actor)
+        holders = _holder_ids(n.agent_id for n in rows.values())
+        for e164 in wanted:
+            holder = rows[e164].agent_id
+            if holder is not None and holder != agent.pk:
+                raise _in_use(e164, holders[holder])
+        holders[agent.pk] = agent.public_id
+        for number in current:
+            if number.number not in wanted:
+                _number_move(number=number, to_agent=None, actor=actor, holders=holders)
+        for e164 in wanted:
+            _number_move(number=rows[e164], to_agent=agent, actor=actor, holders=holders)
+    return [rows[e164] for e164 in wanted]
+
+
+def number_assign(
+    *, number: PhoneNumber, agent: Agent | None, actor: Actor, move: bool = False
+) -> PhoneNumber:
+    """Give the number to `agent` (None: unassign). Taking it from another agent needs `move=True`."""
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        holders = _holder_ids([locked.agent_id])
+        if agent is not None and locked.agent_id not in (None, agent.pk) and not move:
+            raise _in_use(locked.number, holders[locked.agent_id], field="agent_id")
+        _number_move(number=locked, to_agent=agent, actor=actor, holders=holders)
+    return locked
+
+
+# The number inventory --------------------------------------------------------------------------------------
+
+
+def _sip_fields(provider: str, sip_uri: str, sip_trunk: str) -> tuple[str, str]:
+    sip_uri, sip_trunk = (sip_uri or "").strip(), (sip_trunk or "").strip()
+    if provider != Provider.SIP:
+        if sip_uri or sip_trunk:
+            raise DomainError(
+                "sip_uri and sip_trunk are only for numbers with provider sip.", field="sip_uri"
+            )
+        return "", ""
+    if sip_uri and not SIP_URI_RE.match(sip_uri):
+        raise DomainError(
+            f"{sip_uri!r} is not a SIP URI (sip:user@host).",
+            field="sip_uri",
+            code="invalid_sip_uri",
+            value=sip_uri,
+        )
+    return sip_uri, sip_trunk
+
+
+def number_add(
+    *,
+    actor: Actor,
+    number: str,
+    provider: str = Provider.SIMULATOR,
+    agent: Agent | None = None,
+    friendly_name: str = "",
+    sip_uri: str = "",
+    sip_trunk: str = "",
+) -> PhoneNumber:
+    e164 = number_normalize(number, field="number")
+    if provider not in Provider.values:
+        raise DomainError(f"Unknown provider {provider!r}.", field="provider", value=provider)
+    sip_uri, sip_trunk = _sip_fields(provider, sip_uri, sip_trunk)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = PhoneNumber.objects.create(
+                    number=e164,
+                    provider=provider,
+                    friendly_name=friendly_name,
+                    jurisdiction=jurisdiction_for(e164),
+                    sip_uri=sip_uri,
+                    sip_trunk=sip_trunk,
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"{e164} is already in the inventory.", field="number", code="number_exists", number=e164
+            ) from None
+        audit_record(
+            actor=actor, action="number.added", object_type="phone_number", object_id=row.public_id,
+            after={"number": e164, "provider": provider, "agent_id": None},
+        )  # fmt: skip
+        if agent is not None:
+            _number_move(number=row, to_agent=agent, actor=actor, holders={})
+    return row
+
+
+def numbers_bulk_add(*, actor: Actor, items: Sequence[dict]) -> list[PhoneNumber]:
+    """Add many numbers, all or nothing: the first invalid or existing number stops the whole batch."""
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        e164 = number_normalize(item.get("number", ""), field=f"numbers.{index}.number")
+        if e164 in seen:
+            raise DomainError(
+                f"{e164} appears twice (items {seen[e164]} and {index}).",
+                field=f"numbers.{index}.number", code="duplicate", value=item.get("number"),
+            )  # fmt: skip
+        seen[e164] = index
+    with transaction.atomic():
+        return [number_add(actor=actor, **item) for item in items]
+
+
+def number_update(
+    *,
+    number: PhoneNumber,
+    actor: Actor,
+    friendly_name: str | None = None,
+    sip_uri: str | None = None,
+    sip_trunk: str | None = None,
+) -> PhoneNumber:
+    with transaction.atomic():
+        row = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        before = {"friendly_name": row.friendly_name, "sip_uri": row.sip_uri, "sip_trunk": row.sip_trunk}
+        if friendly_name is not None:
+            row.friendly_name = friendly_name.strip()
+        row.sip_uri, row.sip_trunk = _sip_fields(
+            row.provider,
+            row.sip_uri if sip_uri is None else sip_uri,
+            row.sip_trunk if sip_trunk is None else sip_trunk,
+        )
+        after = {"friendly_name": row.friendly_name, "sip_uri": row.sip_uri, "sip_trunk": row.sip_trunk}
+        if after != before:
+            row.save(update_fields=["friendly_name", "sip_uri", "sip_trunk", "updated_at"])
+            audit_record(
+                actor=actor, action="number.updated", object_type="phone_number", object_id=row.public_id,
+                before=before, after=after,
+            )  # fmt: skip
+    return row
+
+
+def number_release(*, number: PhoneNumber, actor: Actor) -> None:
+    """Remove the number from the inventory (and from its agent). Past calls keep the number as text."""
+    with transaction.atomic():
+        row = PhoneNumber.objects.select_for_update().filter(pk=number.pk).first()
+        if row is None:
+            return
+        holder = _holder_ids([row.agent_id]).get(row.agent_id) if row.agent_id else None
+        audit_record(
+            actor=actor, action="number.released", object_type="phone_number", object_id=row.public_id,
+            before={"number": row.number, "provider": row.provider, "agent_id": holder}, after=None,
+        )  # fmt: skip
+        row.delete()
+
+
+# Bulk assignment (the numbers page): preview first, nothing saved until confirmed -------------------------
+
+
+class RowState:
+    NEW = "new"  # not in the inventory: added and assigned
+    ASSIGN = "assign"  # in the inventory, unassigned: assigned
+    ALREADY = "already"  # already this agent's: nothing to do
+    HELD = "held"  # another agent's: skipped, or moved when asked
+    INVALID = "invalid"  # not a phone number: skipped
+    DUPLICATE = "duplicate"  # listed twice: the first one counts
+
+
+@dataclass
+class PlanRow:
+    row: int
+    raw: str
+    state: str
+    number: str = ""
+    holder_id: str = ""
+    message: str = ""
+
+
+@dataclass
+class BulkPlan:
+    rows: list[PlanRow] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(1 for r in self.rows if r.state == state)
+
+    @property
+    def conflicts(self) -> list[PlanRow]:
+        return [r for r in self.rows if r.state in (RowState.HELD, RowState.INVALID, RowState.DUPLICATE)]
+
+    @property
+    def actionable(self) -> list[str]:
+        return [r.number for r in self.rows if r.state in (RowState.NEW, RowState.ASSIGN, RowState.HELD)]
+
+
+def numbers_bulk_plan(*, agent: Agent, entries: Sequence[tuple[int, str]]) -> BulkPlan:
+    """What assigning these (row, text) entries to `agent` would do. Reads only."""
+    plan = BulkPlan()
+    normalized: list[tuple[int, str, str]] = []
+    for row, raw in entries:
+        try:
+            normalized.append((row, raw, normalize_e164(raw)))
+        except InvalidPhoneNumber as exc:
+            plan.rows.append(PlanRow(row=row, raw=raw, state=RowState.INVALID, message=exc.reason))
+    existing = {
+        n.number: n
+        for n in PhoneNumber.objects.filter(number__in=[e for _, _, e in normalized]).select_related("agent")
+    }
+    first_row: dict[str, int] = {}
+    for row, raw, e164 in normalized:
+        if e164 in first_row:
+            plan.rows.append(
+                PlanRow(
+                    row=row,
+                    raw=raw,
+                    number=e164,
+                    state=RowState.DUPLICATE,
+                    message=f"same as row {first_row[e164]}",
+                )
+            )
+            continue
+        first_row[e164] = row
+        current = existing.get(e164)
+        if current is None:
+            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.NEW))
+        elif current.agent_id is None:
+            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.ASSIGN))
+        elif current.agent_id == agent.pk:
+            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.ALREADY))
+        else:
+            plan.rows.append(
+                PlanRow(
+                    row=row, raw=raw, number=e164, state=RowState.HELD, holder_id=current.agent.public_id,
+                    message=f"held by {current.agent.name} ({current.agent.public_id})",
+                )
+            )  # fmt: skip
+    plan.rows.sort(key=lambda r: r.row)
+    return plan
+
+
+@dataclass
+class BulkResult:
+    assigned: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (number, why)
+
+
+def numbers_bulk_assign(
+    *,
+    agent: Agent,
+    actor: Actor,
+    numbers: Sequence[str],
+    provider: str = Provider.SIMULATOR,
+    move_held: bool = False,
+) -> BulkResult:
+    """Assign the confirmed numbers in one transaction; a number taken meanwhile is skipped, never stolen."""
+    if provider not in Provider.values:
+        raise DomainError(f"Unknown provider {provider!r}.", field="provider", value=provider)
+    wanted = sorted({number_normalize(raw, field="numbers") for raw in numbers})
+    result = BulkResult()
+    with transaction.atomic():
+        rows = {e164: _lock_or_create(e164, actor=actor, provider=provider) for e164 in wanted}
+        holders = _holder_ids(n.agent_id for n in rows.values()) | {agent.pk: agent.public_id}
+        for e164 in wanted:
+            row = rows[e164]
+            if row.agent_id not in (None, agent.pk) and not move_held:
+                result.skipped.append((e164, f"held by {holders[row.agent_id]}"))
+                continue
+            _number_move(number=row, to_agent=agent, actor=actor, holders=holders)
+            result.assigned.append(e164)
+    return result
