@@ -4,3 +4,9 @@ from datetime import timedelta
 
 # (name shown to staff, task name, interval)
 PERIODIC: list[tuple[str, str, timedelta]] = []
+
+PERIODIC += [
+    ("calls: max_duration sweep", "calls.max_duration_sweep", timedelta(seconds=15)),
+    ("calls: stale call watchdog", "calls.stale_sweep", timedelta(seconds=60)),
+    ("calls: prune old idempotency keys", "calls.idempotency_keys_prune", timedelta(hours=1)),
+]
