@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,6 +45,50 @@ def user_set_role(*, user: AbstractBaseUser, role: Role) -> None:
         user.groups.remove(*Group.objects.filter(name__in=[r.value for r in Role]))
         user.groups.add(Group.objects.get_or_create(name=role.value)[0])
     user.__dict__.pop("_wordcab_role", None)
+
+
+class UserError(ValueError):
+    """A user change that cannot be made, with a message fit to show."""
+
+
+def user_create(*, username: str, role: Role) -> tuple[AbstractBaseUser, str]:
+    """Create a user with a role and a one-time password, returned once (they change it after signing in)."""
+    username = username.strip()
+    user_model = get_user_model()
+    field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    try:
+        field.run_validators(username)
+    except ValidationError as exc:
+        raise UserError(" ".join(exc.messages)) from None
+    if not username or len(username) > field.max_length:
+        raise UserError(f"A username has 1 to {field.max_length} characters.")
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
+            raise UserError(f"There is already a user named {username}.")
+        user = user_model.objects.create_user(username=username, password=password)
+        user_set_role(user=user, role=role)
+    return user, password
+
+
+def user_change_role(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser) -> None:
+    """Change someone's role; nobody changes their own (so the last admin cannot lock everyone out)."""
+    if user.pk == actor.pk:
+        raise UserError("You cannot change your own role; ask another admin.")
+    if user.is_superuser and role != Role.ADMIN:
+        raise UserError(f"{user.get_username()} is a superuser and so always an admin.")
+    user_set_role(user=user, role=role)
+
+
+def users_with_roles() -> list[tuple[AbstractBaseUser, Role | None]]:
+    """Every user with their role, in two queries whatever the number of users."""
+    order = [Role.ADMIN, Role.OPERATOR, Role.COMPLIANCE, Role.VIEWER]  # strongest first, as roles.role_of
+    rows = []
+    for user in get_user_model().objects.prefetch_related("groups").order_by("username"):
+        names = {group.name for group in user.groups.all()}
+        role = Role.ADMIN if user.is_superuser else next((r for r in order if r.value in names), None)
+        rows.append((user, role))
+    return rows
 
 
 def first_admin_ensure() -> tuple[str, str] | None:

@@ -1,3 +1,4 @@
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from wordcab_admin.accounts import api_key_authenticate
@@ -25,3 +26,17 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular how the Bearer API key is sent, so the schema documents it."""
+
+    target_class = BearerKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key: `python manage.py create_api_key <username>` or Settings → API keys.",
+        }

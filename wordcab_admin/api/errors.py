@@ -94,7 +94,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return None  # unhandled: ApiErrorMiddleware logs it and answers a bare 500
     if isinstance(exc, drf.ValidationError):
         field, message, code = _first_validation_error(exc.detail)
-        response.data = error_body(code if code != "invalid" else "invalid", message, field)
+        response.data = error_body(code, message, field)
         response.data["error"]["details"] = exc.detail
         return response
     code = next((c for cls, c in _STATUS_CODES.items() if isinstance(exc, cls)), "error")
@@ -105,6 +105,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def is_api_path(path: str) -> bool:
     return path.startswith("/v1/") or path == "/v1"
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last `/v1/` route: an unknown API path is a JSON 404, DEBUG on or off."""
+    return JsonResponse(error_body("not_found", f"No such endpoint: {request.path}"), status=404)
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

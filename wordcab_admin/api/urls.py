@@ -1,13 +1,17 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from django.urls import include, path, re_path
 
-from wordcab_admin.api.errors import json_404
+from wordcab_admin.api import accounts
+from wordcab_admin.api.errors import api_not_found
+from wordcab_admin.api.schema import SchemaView
 
 urlpatterns = [
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("schema", SchemaView.as_view(), name="schema"),
+    path("me", accounts.MeApi.as_view(), name="api-me"),
+    path("api-keys", accounts.ApiKeyListApi.as_view(), name="api-keys"),
+    path("api-keys/<int:key_id>", accounts.ApiKeyDetailApi.as_view(), name="api-key"),
     path("", include("agents.api_urls")),
     path("", include("calls.api_urls")),
+    path("", include("calls.recording_urls")),
     path("", include("compliance.api_urls")),
+    re_path(r"^(?P<path>.*)$", api_not_found),  # last: unknown /v1/ paths answer the error shape
 ]
-
-handler404 = json_404

@@ -1,0 +1,94 @@
+"""Every API error answers `{"error": {"code", "message", "field"}}`: 400, 401, 403, 404, 405 and 500."""
+
+import logging
+
+import pytest
+from django.urls import include, path
+from rest_framework.views import APIView
+
+from wordcab_admin.api.errors import InvalidState
+
+
+def assert_error_shape(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message", "field"} <= set(body["error"])
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+def test_a_malformed_json_body_is_a_400_parse_error(api, alice):
+    response = api(alice).post("/v1/api-keys", data="{not json", content_type="application/json")
+    assert_error_shape(response, 400, "parse_error")
+
+
+def test_a_missing_key_is_a_401(client, db):
+    assert_error_shape(client.get("/v1/api-keys"), 401, "not_authenticated")
+
+
+def test_an_unknown_api_path_is_a_json_404_whoever_asks(api, alice, client, settings):
+    for debug in (True, False):
+        settings.DEBUG = debug
+        error = assert_error_shape(client.get("/v1/no-such-thing"), 404, "not_found")
+        assert "/v1/no-such-thing" in error["message"]
+        assert_error_shape(api(alice).post("/v1/api-keys/12/extra", {}), 404, "not_found")
+
+
+def test_an_unknown_object_is_a_404(api, alice):
+    assert_error_shape(api(alice).delete("/v1/api-keys/999999"), 404, "not_found")
+
+
+def test_a_wrong_method_is_a_405(api, alice):
+    error = assert_error_shape(api(alice).put("/v1/me", {}, format="json"), 405, "method_not_allowed")
+    assert "PUT" in error["message"]
+    assert_error_shape(api(alice).patch("/v1/api-keys", {}, format="json"), 405, "method_not_allowed")
+
+
+def test_a_domain_error_keeps_its_status_code_and_field(rf):
+    from wordcab_admin.api.errors import api_exception_handler
+
+    response = api_exception_handler(InvalidState("The campaign is cancelled.", field="status"), {})
+    assert response.status_code == 409
+    assert response.data == {
+        "error": {"code": "invalid_state", "message": "The campaign is cancelled.", "field": "status"}
+    }
+
+
+class Boom(APIView):
+    def get(self, request):
+        raise RuntimeError("secret internals: password=hunter2")
+
+
+def plain_boom(request):
+    raise KeyError("secret internals")
+
+
+urlpatterns = [
+    path("v1/boom", Boom.as_view()),
+    path("v1/plain-boom", plain_boom),
+    path("", include("wordcab_admin.urls")),
+]
+
+
+@pytest.mark.urls("tests.core.test_api_errors")
+@pytest.mark.parametrize("url", ["/v1/boom", "/v1/plain-boom"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unhandled_exception_is_logged_and_answered_500_without_a_stack_trace(
+    api, alice, caplog, settings, url, debug
+):
+    settings.DEBUG = debug
+    with caplog.at_level(logging.ERROR, logger="wordcab_admin.api.errors"):
+        response = api(alice).get(url)
+    error = assert_error_shape(response, 500, "server_error")
+    assert "secret" not in response.content.decode()
+    assert "Traceback" not in response.content.decode()
+    assert error["message"] == "Something went wrong on our side; it has been logged."
+    logged = [r for r in caplog.records if r.name == "wordcab_admin.api.errors"]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None  # the traceback goes to the log, not to the client
+    assert url in logged[0].getMessage()
