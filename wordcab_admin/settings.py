@@ -192,6 +192,7 @@ CHANNEL_LAYERS = {
 # Telephony
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US").upper()
 SIMULATOR_SPEED = env_float("SIMULATOR_SPEED", 1.0)
+SIMULATOR_DISORDER = env_bool("SIMULATOR_DISORDER", False)  # deliver simulator events out of order and twice
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # a fake of Twilio's API in tests; unset in production

@@ -1,0 +1,211 @@
+"""The calls API: create an outbound call, list and read calls, their timeline, hang up; Twilio's status
+callback. Thin views: validate, call a service or the lifecycle, render the call object."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import phonenumbers
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calls.filters import CallFilter
+from calls.lifecycle import EventSource, call_hangup
+from calls.models import CallEvent
+from calls.providers.status import provider_status_apply
+from calls.serializers import CallOutput
+from calls.services import CONTEXT_MAX_BYTES, agent_get, call_create, call_get, calls_for_display
+from wordcab_admin.api.errors import DomainError, error_body
+from wordcab_admin.api.validation import validated
+from wordcab_admin.twilio_signature import public_url, twilio_signature_valid
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class E164Field(serializers.CharField):
+    default_error_messages = {
+        "e164": "Enter the number in E.164 format, e.g. +14155551234.",
+        "unknown_number": "{value} is not a valid phone number in its country's numbering plan.",
+    }
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("max_length", 16)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("e164")
+        value = super().to_internal_value(data)
+        if not E164.match(value):
+            self.fail("e164")
+        try:
+            valid = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            self.fail("unknown_number", value=value)
+        return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true/false in JSON, "true"/"false" in a form; not 0, 1, "yes" or "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        self.fail("invalid", input=data)
+        raise AssertionError  # pragma: no cover -- fail() raises
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole number: 300 or "300", not true, 300.5 or "5m"."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.fullmatch(r"\s*-?\d{1,9}\s*", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ContextField(serializers.JSONField):
+    default_error_messages = {
+        "not_object": "context must be a JSON object.",
+        "too_large": "context is {size} bytes as JSON; at most 16384 are allowed.",
+    }
+
+    def to_internal_value(self, data: Any) -> dict:
+        if isinstance(data, str):  # a form post carries JSON text
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except ValueError:
+                self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > CONTEXT_MAX_BYTES:
+            self.fail("too_large", size=size)
+        return value
+
+
+class CallCreateInput(serializers.Serializer):
+    phone_number = E164Field()
+    context = ContextField(required=False, default=dict)
+    max_duration = StrictIntegerField(min_value=1, max_value=14_400, required=False)
+    record = StrictBooleanField(required=False)
+    idempotency_key = serializers.CharField(max_length=255, min_length=1, required=False, trim_whitespace=False)
+
+    def to_internal_value(self, data: Any) -> dict:
+        if not hasattr(data, "keys"):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["The body must be a JSON object."]}, code="invalid"
+            )
+        unknown = sorted(set(data.keys()) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: [f"Unknown field {unknown[0]!r}."]}, code="unknown_field")
+        return super().to_internal_value(data)
+
+
+def _idempotency_key(request: Request, data: dict) -> str | None:
+    header = request.headers.get("Idempotency-Key")
+    body = data.get("idempotency_key")
+    if header is not None and body is not None and header != body:
+        raise DomainError(
+            "The Idempotency-Key header and the idempotency_key field differ.",
+            field="idempotency_key",
+            code="invalid",
+        )
+    key = body if body is not None else header
+    if key is not None and not 1 <= len(key) <= 255:
+        raise DomainError("idempotency_key must be 1 to 255 characters.", field="idempotency_key")
+    return key
+
+
+class AgentCallCreateApi(APIView):
+    """POST /v1/agents/{agent_id}/calls: 201 a new call, 200 the same call again (same key and body)."""
+
+    def post(self, request: Request, agent_id: str) -> Response:
+        agent = agent_get(agent_id=agent_id)
+        data = validated(CallCreateInput, request.data)
+        call, created = call_create(
+            agent=agent,
+            to_number=data["phone_number"],
+            context=data["context"],
+            max_duration=data.get("max_duration"),
+            record=data.get("record"),
+            idempotency_key=_idempotency_key(request, data),
+            actor=request.user,
+        )
+        return Response(CallOutput(call).data, status=201 if created else 200)
+
+
+class CallListApi(ListAPIView):
+    """GET /v1/calls: newest first, cursor-paginated; filters status, agent_id, campaign_id, direction,
+    created_after, created_before."""
+
+    serializer_class = CallOutput
+    filterset_class = CallFilter
+
+    def get_queryset(self):
+        return calls_for_display()
+
+
+class CallDetailApi(APIView):
+    def get(self, request: Request, call_id: str) -> Response:
+        return Response(CallOutput(call_get(call_id=call_id)).data)
+
+
+class CallEventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CallEvent
+        fields = [
+            "status", "provider_status", "sequence", "source", "applied", "ignored_reason", "received_at",
+            "payload",
+        ]  # fmt: skip
+
+
+class CallEventsApi(APIView):
+    """GET /v1/calls/{call_id}/events: the call's timeline, oldest first, ignored events included."""
+
+    def get(self, request: Request, call_id: str) -> Response:
+        call = call_get(call_id=call_id)
+        events = call.events.order_by("received_at", "id")[:1000]
+        return Response({"call_id": call.public_id, "results": CallEventOutput(events, many=True).data})
+
+
+class CallHangupApi(APIView):
+    def post(self, request: Request, call_id: str) -> Response:
+        call = call_hangup(call=call_get(call_id=call_id), actor=request.user)
+        return Response(CallOutput(call_get(call_id=call.public_id)).data)
+
+
+@csrf_exempt
+@require_POST
+def twilio_status_callback(request: HttpRequest) -> HttpResponse:
+    """POST /v1/twilio/status: Twilio's call status callbacks (and async AMD results), signature-checked.
+
+    Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
+    url = public_url(request.get_full_path())
+    if not twilio_signature_valid(url, request.POST, request.headers.get("X-Twilio-Signature")):
+        return JsonResponse(error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403)
+    params = request.POST.dict()
+    if not params.get("CallSid") and not request.GET.get("call_id"):
+        return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
+    try:
+        provider_status_apply(
+            provider="twilio", params=params, source=EventSource.TWILIO, call_public_id=request.GET.get("call_id")
+        )
+    except DomainError as exc:
+        return JsonResponse(error_body(exc.code, exc.message, exc.field), status=exc.status)
+    return HttpResponse(status=204)

@@ -1,0 +1,197 @@
+"""Calls: creating outbound calls (idempotently), placing them through their provider, reading them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from agents.models import Agent, PhoneNumber, Provider
+from calls.lifecycle import call_place_failed
+from calls.models import Call, CallStatus, Direction
+from calls.providers import ProviderRejected, outbound_capable, provider_for
+from wordcab_admin.api.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
+
+log = logging.getLogger(__name__)
+
+CONTEXT_MAX_BYTES = 16 * 1024
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """sha256 of the request body in canonical JSON: tells a retry from a reuse of the key."""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def agent_get(*, agent_id: str) -> Agent:
+    try:
+        return Agent.objects.get(public_id=agent_id)
+    except Agent.DoesNotExist:
+        raise NotFound(f"No agent {agent_id}.", code="agent_not_found") from None
+
+
+def call_get(*, call_id: str) -> Call:
+    try:
+        return calls_for_display().get(public_id=call_id)
+    except Call.DoesNotExist:
+        raise NotFound(f"No call {call_id}.", code="call_not_found") from None
+
+
+def calls_for_display() -> QuerySet[Call]:
+    """Everything the call object and the call rows render, in one query."""
+    return Call.objects.select_related("agent", "campaign", "recording")
+
+
+def outbound_line(*, agent: Agent) -> tuple[str, str]:
+    """(from_number, provider): the agent's first number that can place calls, else the simulator."""
+    numbers = list(PhoneNumber.objects.filter(agent=agent).order_by("id").values_list("number", "provider"))
+    for number, provider in numbers:
+        if outbound_capable(provider):
+            return number, provider
+    if numbers:
+        raise Unprocessable(
+            f"None of agent {agent.public_id}'s numbers can place outbound calls "
+            f"(providers: {', '.join(sorted({p for _, p in numbers}))}).",
+            code="no_outbound_number",
+        )
+    return "", Provider.SIMULATOR
+
+
+def call_create(
+    *,
+    agent: Agent,
+    to_number: str,
+    context: dict[str, Any] | None = None,
+    max_duration: int | None = None,
+    record: bool | None = None,
+    idempotency_key: str | None = None,
+    actor: Any = None,
+    campaign: Any = None,
+) -> tuple[Call, bool]:
+    """Create an outbound call and enqueue its placing after commit. Returns (call, created).
+
+    With an idempotency key (scoped to `actor`), a repeat with the same body returns the first call
+    (created=False) and a repeat with another body is a 409 `idempotency_conflict`. The database's unique
+    constraint (owner, idempotency_key) decides between concurrent requests, not a check-then-insert."""
+    context = {} if context is None else context
+    fingerprint = request_fingerprint(
+        {
+            "agent_id": agent.public_id,
+            "phone_number": to_number,
+            "context": context,
+            "max_duration": max_duration,
+            "record": record,
+        }
+    )
+    owner = actor if getattr(actor, "is_authenticated", False) else None
+    if idempotency_key is not None:
+        existing = _call_for_key(owner=owner, key=idempotency_key, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+    if not agent.is_active:
+        raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
+    from_number, provider = outbound_line(agent=agent)
+    if provider == Provider.TWILIO and not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
+        raise Unprocessable(
+            "The agent's number is on Twilio, but Twilio is not configured "
+            "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
+            code="provider_not_configured",
+        )
+    fields = {
+        "agent": agent,
+        "campaign": campaign,
+        "direction": Direction.OUTBOUND,
+        "from_number": from_number,
+        "to_number": to_number,
+        "context": context,
+        "max_duration": max_duration if max_duration is not None else agent.max_duration,
+        "record": record if record is not None else agent.record,
+        "provider": provider,
+        "owner": owner,
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": fingerprint,
+        "last_event_at": timezone.now(),
+    }
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(**fields)
+            transaction.on_commit(lambda: call_place_enqueue(call_id=call.pk))
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent request with the same key won the insert: answer with its call.
+        existing = _call_for_key(owner=owner, key=idempotency_key, fingerprint=fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    return call, True
+
+
+def _call_for_key(*, owner: Any, key: str, fingerprint: str) -> Call | None:
+    call = calls_for_display().filter(owner=owner, idempotency_key=key).first()
+    if call is not None and call.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This idempotency key was already used with a different request body.", field="idempotency_key"
+        )
+    return call
+
+
+def call_place_enqueue(*, call_id: int) -> None:
+    current_app.send_task("calls.place", kwargs={"call_id": call_id})
+
+
+def call_place(*, call_id: int) -> str | None:
+    """Place the call through its provider, once: the row lock and the stored provider id make a second
+    run (a retried or duplicated task) a no-op. ProviderUnavailable propagates for the task to retry;
+    ProviderRejected fails the call."""
+    with transaction.atomic():
+        try:
+            call = Call.objects.select_for_update().get(pk=call_id)
+        except Call.DoesNotExist:
+            log.warning("call %s vanished before it was placed", call_id)
+            return None
+        if call.provider_call_id or call.status != CallStatus.INITIATING:
+            return call.provider_call_id  # placed already, or ended (hung up) before we got to it
+        try:
+            provider_call_id = provider_for(call.provider).place(call)
+        except ProviderRejected as exc:
+            call_place_failed(call_id=call.pk, code=exc.code, message=exc.message)
+            return None
+        call.provider_call_id = provider_call_id
+        call.save(update_fields=["provider_call_id", "updated_at"])
+    return provider_call_id
+
+
+def call_provider_hangup(*, call_id: int) -> None:
+    """Drop the provider's line of a call the lifecycle has ended (ProviderUnavailable → retried)."""
+    call = Call.objects.select_related("agent").get(pk=call_id)
+    try:
+        provider_for(call.provider).hangup(call)
+    except ProviderRejected as exc:
+        log.warning("provider refused to hang up %s: %s", call.public_id, exc.message)
+
+
+def idempotency_keys_prune(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Forget idempotency keys older than settings.IDEMPOTENCY_KEY_TTL_DAYS (at least 7), in batches."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_KEY_TTL_DAYS)
+    pruned = 0
+    while True:
+        batch = list(
+            Call.objects.filter(idempotency_key__isnull=False, created_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not batch:
+            return pruned
+        pruned += Call.objects.filter(pk__in=batch).update(idempotency_key=None)
