@@ -1,11 +1,19 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from wordcab_admin.accounts import api_key_create, api_key_revoke
+from wordcab_admin.accounts import (
+    UserError,
+    api_key_create,
+    api_key_revoke,
+    user_change_role,
+    user_create,
+    users_with_roles,
+)
 from wordcab_admin.models import ApiKey
-from wordcab_admin.roles import Capability, require
+from wordcab_admin.roles import Capability, Role, require
 
 
 @require(Capability.VIEW)
@@ -32,6 +40,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
         return redirect("settings")
     _, raw = api_key_create(user=request.user, name=name)
     request.session["new_key"] = raw  # shown on the next page, once
+    messages.success(request, "API key created.")
     return redirect("settings")
 
 
@@ -42,3 +51,42 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key_revoke(key=key)
     messages.success(request, f"Key {key.prefix}… revoked.")
     return redirect("settings")
+
+
+@require(Capability.ADMINISTER)
+def users_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/users.html",
+        {
+            "rows": users_with_roles(),
+            "roles": [r.value for r in Role],
+            "new_user": request.session.pop("new_user", None),
+        },
+    )
+
+
+@require_POST
+@require(Capability.ADMINISTER)
+def user_create_view(request: HttpRequest) -> HttpResponse:
+    try:
+        role = Role(request.POST.get("role", ""))
+        user, password = user_create(username=request.POST.get("username", ""), role=role)
+    except ValueError as exc:  # UserError, or an unknown role
+        messages.error(request, str(exc) if isinstance(exc, UserError) else "Pick one of the roles.")
+        return redirect("users")
+    request.session["new_user"] = {"username": user.get_username(), "password": password}  # shown once
+    return redirect("users")
+
+
+@require_POST
+@require(Capability.ADMINISTER)
+def user_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    try:
+        user_change_role(user=user, role=Role(request.POST.get("role", "")), actor=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc) if isinstance(exc, UserError) else "Pick one of the roles.")
+    else:
+        messages.success(request, f"{user.get_username()} is now {request.POST['role']}.")
+    return redirect("users")
