@@ -114,6 +114,8 @@ if RECORDINGS_BUCKET:
     _recordings_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
+# First retry of a failed recording upload after this many seconds, doubling up to 10 minutes, forever.
+RECORDINGS_UPLOAD_RETRY_SECONDS = env_float("RECORDINGS_UPLOAD_RETRY_SECONDS", 5.0)
             "bucket_name": RECORDINGS_BUCKET,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
             "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
@@ -187,6 +189,7 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
     }
+CELERY_IMPORTS = ["calls.recording_tasks"]  # task modules not named tasks.py
 }
 
 # Telephony
@@ -199,6 +202,8 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # a fake of Twilio's API i
 SIP_GATEWAY_DOMAIN = env_str("SIP_GATEWAY_DOMAIN", "sip.wordcab.local")
 CALL_STALE_AFTER_SECONDS = env_int("CALL_STALE_AFTER_SECONDS", 600, minimum=30)
 IDEMPOTENCY_KEY_TTL_DAYS = env_int("IDEMPOTENCY_KEY_TTL_DAYS", 7, minimum=7)
+# The agent behind a media stream (calls/runtime): a dotted path to an AgentRuntime subclass.
+AGENT_RUNTIME = env_str("AGENT_RUNTIME", "calls.runtime.demo.DemoRuntime")
 RETENTION_DEFAULT_DAYS = env_int("RETENTION_DEFAULT_DAYS", 30, minimum=0)
 HEALTHZ_WORKER_TIMEOUT = env_float("HEALTHZ_WORKER_TIMEOUT", 1.0)
 

@@ -1,0 +1,68 @@
+"""The agent runtime seam: what speaks to the caller on a media stream.
+
+A runtime gets the caller's audio as 20 ms μ-law 8 kHz frames and answers through its `outlet` with
+audio, marks and clears; a speech-to-text → LLM → text-to-speech pipeline plugs in here by subclassing
+`AgentRuntime` and naming the class in the AGENT_RUNTIME setting. The media endpoint plays the call's
+consent opener itself before `start()`, so no runtime can skip it or talk over it: a runtime's first
+audio is queued behind the opener."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class MediaOutlet(Protocol):
+    """Where a runtime's audio goes: the carrier's stream (and the recording)."""
+
+    async def send_audio(self, ulaw: bytes) -> None:
+        """μ-law 8 kHz audio of any length; played after whatever was sent before."""
+
+    async def send_mark(self, name: str) -> None:
+        """Ask to be told (`AgentRuntime.mark`) when everything sent so far has played."""
+
+    async def clear(self) -> None:
+        """Drop audio sent but not yet played (barge-in)."""
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    call_id: str
+    agent_id: str
+    agent_name: str
+    language: str
+    direction: str
+    context: dict = field(default_factory=dict)
+    instructions: str = ""
+
+
+class AgentRuntime:
+    """Subclass and override what you need; every method is called from the stream's event loop, one at
+    a time, so a runtime needs no locks. Keep them quick: run blocking work in a thread."""
+
+    def __init__(self, *, call: CallInfo, outlet: MediaOutlet):
+        self.call = call
+        self.outlet = outlet
+
+    async def start(self) -> None:
+        """The stream is up (after the consent opener was queued)."""
+
+    async def audio(self, frame: bytes) -> None:
+        """One 20 ms frame (160 bytes μ-law) of the caller."""
+
+    async def mark(self, name: str) -> None:
+        """The carrier played everything up to the mark named `name`."""
+
+    async def dtmf(self, digit: str) -> None:
+        """The caller pressed a key."""
+
+    async def stop(self) -> None:
+        """The stream ended; release what you hold."""
+
+
+def runtime_for(*, call: CallInfo, outlet: MediaOutlet) -> AgentRuntime:
+    runtime_class = import_string(settings.AGENT_RUNTIME)
+    return runtime_class(call=call, outlet=outlet)

@@ -1,0 +1,197 @@
+"""Consent openers: create them (uploaded audio or local TTS), pick the one a call plays, snapshot it on
+the call, and record the proof that it was heard in full (`consent_delivered_at`, written only here)."""
+
+import hashlib
+import logging
+from datetime import datetime
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.audio import AudioFormatError, to_telephone_audio
+from calls.events import publish_call_update_on_commit
+from calls.models import Call
+from compliance.audit import audit_record
+from compliance.models import ConsentOpener, OpenerAudioSource
+from compliance.tts import SpeechUnavailable, synthesize
+from wordcab_admin.api.errors import Unprocessable
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_OPENER_SECONDS = 60
+CONSENT_MARK = "consent_opener"  # the media stream's mark sent after the opener's last frame
+
+
+def _audit_view(opener: ConsentOpener) -> dict:
+    return {
+        "jurisdiction": opener.jurisdiction,
+        "agent_id": opener.agent.public_id if opener.agent_id else None,
+        "language": opener.language,
+        "text": opener.text,
+        "audio_source": opener.audio_source,
+        "audio_sha256": opener.audio_sha256,
+    }
+
+
+def _set_audio(opener: ConsentOpener, *, upload: UploadedFile | None) -> None:
+    if upload is not None:
+        if upload.size and upload.size > MAX_UPLOAD_BYTES:
+            raise Unprocessable("The audio file is larger than 10 MB", field="audio")
+        try:
+            audio = to_telephone_audio(upload.read())
+        except AudioFormatError as exc:
+            raise Unprocessable(str(exc), field="audio") from exc
+        opener.audio_source = OpenerAudioSource.UPLOADED
+        opener.source_filename = (upload.name or "")[:255]
+    else:
+        try:
+            audio = synthesize(opener.text, language=opener.language)
+        except SpeechUnavailable as exc:
+            raise Unprocessable(f"Could not synthesize the text: {exc}", field="text") from exc
+        opener.audio_source = OpenerAudioSource.SYNTHESIZED
+        opener.source_filename = ""
+    if len(audio) > MAX_OPENER_SECONDS * 8000:
+        raise Unprocessable(f"An opener may last at most {MAX_OPENER_SECONDS} seconds", field="audio")
+    opener.audio = audio
+    opener.duration_seconds = round(len(audio) / 8000, 3)
+    opener.audio_sha256 = hashlib.sha256(audio).hexdigest()
+
+
+def opener_create(
+    *,
+    actor,
+    jurisdiction: str,
+    language: str,
+    text: str,
+    agent: Agent | None = None,
+    upload: UploadedFile | None = None,
+) -> ConsentOpener:
+    """Audio from `upload` (WAV or MP3) when given, else spoken from `text` by the local TTS."""
+    opener = ConsentOpener(
+        jurisdiction=jurisdiction.strip().upper(), agent=agent, language=language.strip(), text=text.strip()
+    )
+    if not opener.text:
+        raise Unprocessable("Write what the opener says", field="text")
+    _set_audio(opener, upload=upload)
+    with transaction.atomic():
+        opener.save()
+        audit_record(
+            actor=actor,
+            action="consent_opener.created",
+            object_type="consent_opener",
+            object_id=str(opener.pk),
+            after=_audit_view(opener),
+        )
+    return opener
+
+
+def opener_resynthesize(*, actor, opener: ConsentOpener) -> ConsentOpener:
+    """Replace the opener's audio with the TTS reading of its text."""
+    before = _audit_view(opener)
+    _set_audio(opener, upload=None)
+    with transaction.atomic():
+        opener.save()
+        audit_record(
+            actor=actor,
+            action="consent_opener.updated",
+            object_type="consent_opener",
+            object_id=str(opener.pk),
+            before=before,
+            after=_audit_view(opener),
+        )
+    return opener
+
+
+def opener_delete(*, actor, opener: ConsentOpener) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="consent_opener.deleted",
+            object_type="consent_opener",
+            object_id=str(opener.pk),
+            before=_audit_view(opener),
+        )
+        opener.delete()
+
+
+def opener_for_call(call: Call) -> ConsentOpener | None:
+    """The most specific opener: this agent and jurisdiction, then the jurisdiction, then this agent's
+    default, then the deployment default; the agent's language first within each."""
+    candidates = (
+        ConsentOpener.objects.filter(Q(agent=call.agent_id) | Q(agent__isnull=True))
+        .filter(jurisdiction__in={call.jurisdiction.upper(), ""})
+        .annotate(
+            rank=Case(
+                When(Q(jurisdiction="") & Q(agent__isnull=True), then=Value(3)),
+                When(jurisdiction="", then=Value(2)),
+                When(agent__isnull=True, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            language_rank=Case(
+                When(language__iexact=call.agent.language, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("rank", "language_rank", "id")
+    )
+    return candidates.first()
+
+
+def opener_snapshot(opener: ConsentOpener) -> dict:
+    return {
+        "id": opener.pk,
+        "jurisdiction": opener.jurisdiction,
+        "language": opener.language,
+        "text": opener.text,
+        "audio_sha256": opener.audio_sha256,
+        "duration_seconds": opener.duration_seconds,
+    }
+
+
+def call_opener_snapshot(*, call: Call) -> dict | None:
+    """The call's opener as it will be played, stored on the call once (a later edit of the opener does
+    not change what this call's evidence says it heard)."""
+    if call.consent_opener:
+        return call.consent_opener
+    opener = opener_for_call(call)
+    if opener is None:
+        return None
+    snapshot = opener_snapshot(opener)
+    updated = Call.objects.filter(pk=call.pk, consent_opener__isnull=True).update(
+        consent_opener=snapshot, updated_at=timezone.now()
+    )
+    if not updated:  # another writer was first: theirs stands
+        call.refresh_from_db(fields=["consent_opener"])
+        return call.consent_opener
+    call.consent_opener = snapshot
+    publish_call_update_on_commit(call)
+    return snapshot
+
+
+def opener_audio(snapshot: dict) -> bytes:
+    """The μ-law audio of a snapshotted opener: the stored audio if it is still the same, else the
+    snapshot's text spoken again (the opener was edited or deleted since)."""
+    opener = ConsentOpener.objects.filter(pk=snapshot.get("id")).only("audio", "audio_sha256").first()
+    if opener is not None and (
+        not snapshot.get("audio_sha256") or opener.audio_sha256 == snapshot["audio_sha256"]
+    ):
+        return bytes(opener.audio)
+    return synthesize(snapshot.get("text", ""), language=snapshot.get("language", "en-US"))
+
+
+def call_consent_delivered(*, call_id: int, at: datetime | None = None) -> bool:
+    """Twilio echoed the `consent_opener` mark: the opener played in full. The first echo counts."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = Call.objects.filter(pk=call_id, consent_delivered_at__isnull=True).update(
+            consent_delivered_at=at, updated_at=at
+        )
+        if updated:
+            publish_call_update_on_commit(Call.objects.select_related("agent").get(pk=call_id))
+    return bool(updated)

@@ -1,0 +1,481 @@
+"""WS /v1/media/twilio: Twilio's Media Streams protocol with real μ-law frames, the consent opener and its
+mark proof, the recording, and that bad input stays harmless."""
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import math
+import wave
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from calls.audio import FRAME_BYTES, tone_ulaw, ulaw_frames, ulaw_to_pcm16
+from calls.models import Call, CallStatus, Recording, RecordingStatus
+from calls.recordings import recordings_storage
+from compliance.models import ConsentOpener
+from compliance.openers import CONSENT_MARK, opener_create
+from tests.factories import AgentFactory, CallFactory
+from wordcab_admin.asgi import application
+from wordcab_admin.twilio_signature import public_url, twilio_sign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+try:
+    import audioop
+except ImportError:  # Python 3.13+
+    import audioop_lts as audioop
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def signed_headers(path: str) -> list[tuple[bytes, bytes]]:
+    return [(b"x-twilio-signature", twilio_sign(public_url(path, scheme="ws"), {}).encode())]
+
+
+def start_message(call: Call, *, stream_sid: str = "MZ0001") -> dict:
+    return {
+        "event": "start",
+        "sequenceNumber": "1",
+        "streamSid": stream_sid,
+        "start": {
+            "accountSid": "AC123",
+            "streamSid": stream_sid,
+            "callSid": "CA123",
+            "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": {"call_id": call.public_id, "agent_id": call.agent.public_id},
+        },
+    }
+
+
+class FakeTwilio:
+    """Plays Twilio's side of a bidirectional stream: sends the caller's frames in real order, collects our
+    media/mark/clear, and echoes each mark once the audio queued before it has "played" (by the caller's
+    clock, as Twilio does)."""
+
+    def __init__(self, agent_id: str, *, signed: bool = True):
+        self.path = f"/v1/media/twilio?agent_id={agent_id}"
+        headers = signed_headers(self.path) if signed else []
+        self.ws = WebsocketCommunicator(application, self.path, headers=headers)
+        self.sequence = 1
+        self.chunk = 0  # caller frames sent == the clock, in 20 ms frames
+        self.agent_end = 0  # frame at which the agent audio sent so far has played
+        self.pending_marks: list[tuple[int, str]] = []
+        self.echoed_marks: list[str] = []
+        self.outbound: list[dict] = []
+        self.stream_sid = ""
+
+    async def connect(self) -> tuple[bool, object]:
+        return await self.ws.connect(timeout=5)
+
+    async def send(self, message: dict) -> None:
+        self.sequence += 1
+        message.setdefault("sequenceNumber", str(self.sequence))
+        await self.ws.send_to(text_data=json.dumps(message))
+
+    async def start(self, call: Call, stream_sid: str = "MZ0001") -> None:
+        self.stream_sid = stream_sid
+        await self.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        await self.send(start_message(call, stream_sid=stream_sid))
+
+    def _take(self, message: dict) -> dict:
+        self.outbound.append(message)
+        if message["event"] == "media":
+            self.agent_end = max(self.agent_end, self.chunk) + 1
+        elif message["event"] == "mark":
+            self.pending_marks.append((self.agent_end, message["mark"]["name"]))
+        elif message["event"] == "clear":
+            self.agent_end = self.chunk
+        return message
+
+    async def _echo_due_marks(self) -> None:
+        due = [name for at, name in self.pending_marks if at <= self.chunk]
+        self.pending_marks = [(at, name) for at, name in self.pending_marks if at > self.chunk]
+        for name in due:
+            self.echoed_marks.append(name)
+            await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+
+    async def pump(self, wait: float = 0) -> None:
+        """Take whatever we were sent (waiting up to `wait` for the first), echo marks now due."""
+        await asyncio.sleep(0)
+        while not await self.ws.receive_nothing(timeout=wait, interval=0.005):
+            self._take(json.loads(await self.ws.receive_from(timeout=5)))
+        await self._echo_due_marks()
+
+    async def speak(self, ulaw: bytes) -> None:
+        """The caller's audio as 20 ms media messages with Twilio's chunk and timestamp."""
+        for frame in ulaw_frames(ulaw):
+            self.chunk += 1
+            await self.send(
+                {
+                    "event": "media",
+                    "streamSid": self.stream_sid,
+                    "media": {
+                        "track": "inbound",
+                        "chunk": str(self.chunk),
+                        "timestamp": str((self.chunk - 1) * 20),
+                        "payload": base64.b64encode(frame).decode(),
+                    },
+                }
+            )
+            await self.pump()
+
+    async def until(self, predicate, timeout: float = 10) -> dict:
+        """Read our messages until one satisfies `predicate`."""
+        while True:
+            message = self._take(json.loads(await self.ws.receive_from(timeout=timeout)))
+            if predicate(message):
+                return message
+
+    async def until_mark(self, name: str) -> dict:
+        return await self.until(lambda m: m["event"] == "mark" and m["mark"]["name"] == name)
+
+    async def echo_mark(self, name: str) -> None:
+        await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+
+    async def stop(self) -> None:
+        await self.send(
+            {
+                "event": "stop",
+                "streamSid": self.stream_sid,
+                "stop": {"accountSid": "AC123", "callSid": "CA123"},
+            }
+        )
+        output = await self.ws.receive_output(timeout=10)
+        while output["type"] != "websocket.close":
+            if output.get("text"):
+                self._take(json.loads(output["text"]))
+            output = await self.ws.receive_output(timeout=10)
+
+    def media_audio(self) -> bytes:
+        return b"".join(
+            base64.b64decode(m["media"]["payload"]) for m in self.outbound if m["event"] == "media"
+        )
+
+
+@pytest.fixture
+def streaming(twilio_token, recording_store, uploads_in_place):
+    """Everything a stream needs: Twilio's token, a private recording store, uploads run in place."""
+
+
+@pytest.fixture
+def opener(db):
+    return opener_create(
+        actor=None, jurisdiction="US-CA", language="en-US", text="This call is recorded and uses an AI agent."
+    )
+
+
+def a_call(**fields) -> Call:
+    agent = fields.pop("agent", None) or AgentFactory(public_id="agent_media", name="Media bot")
+    return CallFactory(
+        agent=agent, provider="twilio", status=CallStatus.RINGING, jurisdiction="US-CA", **fields
+    )
+
+
+def test_an_upgrade_without_a_valid_twilio_signature_is_refused(streaming):
+    call = a_call()
+
+    async def scenario():
+        unsigned = FakeTwilio(call.agent.public_id, signed=False)
+        connected, _ = await unsigned.connect()
+        forged = WebsocketCommunicator(
+            application,
+            f"/v1/media/twilio?agent_id={call.agent.public_id}",
+            headers=signed_headers("/v1/media/twilio?agent_id=agent_other"),  # signed for another URL
+        )
+        forged_connected, _ = await forged.connect(timeout=5)
+        return connected, forged_connected
+
+    assert run(scenario()) == (False, False)
+
+
+async def talk_until_echoed(twilio: FakeTwilio, mark: str, *, limit_seconds: float = 30) -> int:
+    """The caller keeps talking (silence) until Twilio has played up to `mark`; returns the clock then."""
+    frame = b"\xff" * FRAME_BYTES
+    while mark not in twilio.echoed_marks:
+        assert twilio.chunk < limit_seconds * 50, f"{mark} never played"
+        await twilio.speak(frame)
+    return twilio.chunk
+
+
+def test_the_stream_plays_the_opener_then_its_mark_and_the_echo_proves_delivery(streaming, opener):
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        assert (await twilio.connect())[0]
+        await twilio.start(call)
+        await twilio.until_mark(CONSENT_MARK)
+        opener_played = twilio.media_audio()
+        status_while_streaming = (await Call.objects.aget(pk=call.pk)).status
+        delivered_before_echo = (await Call.objects.aget(pk=call.pk)).consent_delivered_at
+        echoed_at_frame = await talk_until_echoed(twilio, CONSENT_MARK)
+        await talk_until_echoed(twilio, "greeting")
+        await twilio.stop()
+        return opener_played, status_while_streaming, delivered_before_echo, echoed_at_frame, twilio.outbound
+
+    opener_played, status_while_streaming, delivered_before_echo, echoed_at_frame, outbound = run(scenario())
+    # The opener's audio, frame-padded, is exactly what was sent before the mark, in 160-byte frames.
+    expected = b"".join(ulaw_frames(bytes(opener.audio)))
+    assert opener_played == expected
+    assert echoed_at_frame == len(expected) // FRAME_BYTES
+    media = [m for m in outbound if m["event"] == "media"]
+    assert all(len(base64.b64decode(m["media"]["payload"])) == FRAME_BYTES for m in media)
+    assert all(m["streamSid"] == "MZ0001" for m in outbound)
+    assert status_while_streaming == CallStatus.IN_PROGRESS
+    assert delivered_before_echo is None
+    call.refresh_from_db()
+    assert call.consent_delivered_at is not None
+    assert call.consent_opener["id"] == opener.pk
+    assert call.consent_opener["text"] == opener.text
+    assert call.status == CallStatus.COMPLETED
+
+
+def test_a_call_that_ends_before_the_mark_echo_has_no_proof_of_consent(streaming, opener):
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark(CONSENT_MARK)
+        await twilio.speak(b"\xff" * 4000)  # half a second in, the caller hangs up
+        assert CONSENT_MARK not in twilio.echoed_marks
+        await twilio.stop()
+
+    run(scenario())
+    call.refresh_from_db()
+    assert call.consent_opener is not None
+    assert call.consent_delivered_at is None
+    assert call.status == CallStatus.COMPLETED
+
+
+def test_a_mark_echo_with_another_name_is_no_proof_of_consent(streaming, opener):
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark(CONSENT_MARK)
+        await twilio.echo_mark("greeting")
+        await twilio.echo_mark("consent_opener_2")
+        await twilio.stop()
+
+    run(scenario())
+    call.refresh_from_db()
+    assert call.consent_delivered_at is None
+
+
+def test_a_recorded_stream_becomes_an_8khz_stereo_wav_as_long_as_the_talk(streaming, opener):
+    call = a_call(record=True)
+    talk_seconds = 12
+    caller = tone_ulaw(frequency=440, seconds=talk_seconds)
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark("greeting")
+        await twilio.speak(caller)
+        await twilio.pump(wait=0.2)
+        await twilio.stop()
+        return twilio
+
+    twilio = run(scenario())
+    assert twilio.echoed_marks == [CONSENT_MARK, "greeting"]
+    # After the greeting the demo runtime echoes: the caller's own frames come back.
+    agent_audio = twilio.media_audio()
+    assert agent_audio.endswith(caller[-FRAME_BYTES * 20 :])
+    recording = Recording.objects.get(call=call)
+    assert recording.status == RecordingStatus.STORED
+    with recordings_storage().open(recording.storage_key, "rb") as stored:
+        data = stored.read()
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 2, 2)
+        frames = wav.getnframes()
+        pcm = wav.readframes(frames)
+    assert abs(frames - talk_seconds * 8000) <= 0.02 * talk_seconds * 8000
+    left, right = audioop.tomono(pcm, 2, 1, 0), audioop.tomono(pcm, 2, 0, 1)
+    # Left is the caller: the 440 Hz tone throughout. Right is the agent: the opener first, in time.
+    assert audioop.rms(left[: 2 * 8000], 2) > 5000
+    opener_pcm = ulaw_to_pcm16(bytes(opener.audio))
+    assert right[: len(opener_pcm)] == opener_pcm
+    assert audioop.rms(right[-2 * 8000 :], 2) > 5000  # the echo at the end
+    assert recording.size_bytes == len(data)
+    assert recording.sha256 == hashlib.sha256(data).hexdigest()
+    assert recording.duration_seconds == pytest.approx(frames / 8000, abs=0.001)
+    assert len(recording.peaks) > 50
+
+
+def test_frames_lost_by_the_carrier_are_kept_as_silence_in_time(streaming, settings):
+    settings.AGENT_RUNTIME = "calls.runtime.AgentRuntime"  # the base runtime: a silent agent
+    call = a_call(record=True)
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        tone = tone_ulaw(frequency=300, seconds=1)
+        await twilio.speak(tone)  # 0–1 s
+        twilio.chunk += 25  # half a second never arrives
+        await twilio.speak(tone)  # 1.5–2.5 s
+        await twilio.stop()
+
+    run(scenario())
+    recording = Recording.objects.get(call=call)
+    with recordings_storage().open(recording.storage_key, "rb") as stored, wave.open(stored, "rb") as wav:
+        assert wav.getnframes() == int(2.5 * 8000)
+        pcm = wav.readframes(wav.getnframes())
+    left = audioop.tomono(pcm, 2, 1, 0)
+    gap = left[2 * 8200 : 2 * 11800]
+    assert audioop.max(gap, 2) == 0
+
+
+def test_malformed_and_unknown_messages_are_ignored_and_the_stream_goes_on(streaming):
+    call = a_call(record=True)
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.send({"event": "media", "media": {"payload": "AAAA"}})  # before start
+        await twilio.start(call)
+        await twilio.ws.send_to(text_data="{not json")
+        await twilio.ws.send_to(text_data="[1, 2, 3]")
+        await twilio.ws.send_to(bytes_data=b"\x00\x01")
+        await twilio.send({"event": "teleport", "streamSid": "MZ0001"})
+        await twilio.send({"event": "media", "streamSid": "MZ0001", "media": {"payload": "%%%not-base64"}})
+        await twilio.send({"event": "media", "streamSid": "MZ0001", "media": "oops"})
+        await twilio.send({"event": "mark", "streamSid": "MZ0001", "mark": {}})
+        await twilio.send({"event": "dtmf", "streamSid": "MZ0001"})
+        await twilio.send({"event": "start", "start": {}})  # a second start
+        await twilio.speak(tone_ulaw(frequency=500, seconds=1))
+        await twilio.stop()
+
+    run(scenario())
+    call.refresh_from_db()
+    assert call.status == CallStatus.COMPLETED
+    recording = Recording.objects.get(call=call)
+    assert recording.status == RecordingStatus.STORED
+    assert recording.duration_seconds >= 1.0
+
+
+def test_one_broken_stream_does_not_disturb_another(streaming, opener):
+    good_call = a_call()
+    bad_call = a_call(agent=good_call.agent)
+
+    async def scenario():
+        good, bad = FakeTwilio(good_call.agent.public_id), FakeTwilio(bad_call.agent.public_id)
+        await good.connect()
+        await bad.connect()
+        await good.start(good_call, stream_sid="MZgood")
+        await bad.start(bad_call, stream_sid="MZbad")
+        for junk in ["{", "null", '{"event": "media", "media": {"payload": 7}}', '{"event": 42}']:
+            await bad.ws.send_to(text_data=junk)
+        await bad.ws.disconnect()  # and the bad one drops without a stop
+        await good.until_mark(CONSENT_MARK)
+        await talk_until_echoed(good, "greeting")
+        await good.stop()
+
+    run(scenario())
+    good_call.refresh_from_db()
+    bad_call.refresh_from_db()
+    assert good_call.status == CallStatus.COMPLETED
+    assert good_call.consent_delivered_at is not None
+    assert bad_call.status == CallStatus.IN_PROGRESS  # Twilio's status callback will end it
+
+
+def test_a_stream_for_a_call_of_another_agent_is_closed(streaming):
+    call = a_call()
+    other = AgentFactory(public_id="agent_other")
+
+    async def scenario():
+        twilio = FakeTwilio(other.public_id)
+        assert (await twilio.connect())[0]
+        await twilio.start(call)
+        output = await twilio.ws.receive_output(timeout=5)
+        return output["type"]
+
+    assert run(scenario()) == "websocket.close"
+    call.refresh_from_db()
+    assert call.status == CallStatus.RINGING
+
+
+def test_a_key_press_clears_the_queue_and_the_demo_agent_answers(streaming):
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark("greeting")
+        await twilio.send(
+            {"event": "dtmf", "streamSid": "MZ0001", "dtmf": {"track": "inbound_track", "digit": "5"}}
+        )
+        await twilio.until(lambda m: m["event"] == "clear")
+        spoken = len(twilio.media_audio())
+        await twilio.until_mark("greeting")
+        await twilio.stop()
+        return len(twilio.media_audio()) - spoken
+
+    assert run(scenario()) > 8000 * 0.5  # "You pressed 5." spoken after the clear
+
+
+def test_a_call_without_any_opener_gets_no_consent_mark(streaming):
+    assert not ConsentOpener.objects.exists()
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark("greeting")
+        await twilio.stop()
+        return twilio.outbound
+
+    outbound = run(scenario())
+    assert not [m for m in outbound if m["event"] == "mark" and m["mark"]["name"] == CONSENT_MARK]
+    call.refresh_from_db()
+    assert call.consent_opener is None
+
+
+def test_the_opener_already_snapshotted_on_the_call_is_the_one_played(streaming, opener):
+    other = opener_create(actor=None, jurisdiction="", language="en-US", text="A different default opener.")
+    call = a_call(
+        consent_opener={
+            "id": other.pk,
+            "text": other.text,
+            "language": "en-US",
+            "audio_sha256": other.audio_sha256,
+        }
+    )
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark(CONSENT_MARK)
+        played = twilio.media_audio()
+        await twilio.stop()
+        return played
+
+    played = run(scenario())
+    assert played == b"".join(ulaw_frames(bytes(other.audio)))
+    call.refresh_from_db()
+    assert call.consent_opener["id"] == other.pk
+
+
+def test_the_tone_helper_makes_real_mulaw_audio():
+    ulaw = tone_ulaw(frequency=1000, seconds=0.02)
+    pcm = ulaw_to_pcm16(ulaw)
+    assert len(ulaw) == FRAME_BYTES
+    # a 1 kHz tone has 8 samples per period at 8 kHz: sample 2 is the peak
+    assert pcm[4:6] != b"\x00\x00"
+    assert abs(int.from_bytes(pcm[4:6], "little", signed=True)) == pytest.approx(
+        0.4 * 32767 * math.sin(math.pi / 2), rel=0.05
+    )
