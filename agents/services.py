@@ -223,13 +223,31 @@ def agent_set_phone_numbers(*, agent: Agent, actor: Actor, numbers: Sequence[str
     return [rows[e164] for e164 in wanted]
 
 
+_UNSET = object()
+
+
 def number_assign(
-    *, number: PhoneNumber, agent: Agent | None, actor: Actor, move: bool = False
+    *,
+    number: PhoneNumber,
+    agent: Agent | None,
+    actor: Actor,
+    move: bool = False,
+    seen_holder: object = _UNSET,
 ) -> PhoneNumber:
-    """Give the number to `agent` (None: unassign). Taking it from another agent needs `move=True`."""
+    """Give the number to `agent` (None: unassign). Taking it from another agent needs `move=True`.
+
+    `seen_holder` (an agent pk or None) is the holder the person saw when they chose: if it changed since,
+    nothing is done and the change is refused, so a picker never overrides a move it did not show."""
     with transaction.atomic():
         locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
         holders = _holder_ids([locked.agent_id])
+        if seen_holder is not _UNSET and locked.agent_id != seen_holder:
+            holder = holders.get(locked.agent_id, "no agent")
+            raise Conflict(
+                f"{locked.number} changed meanwhile: it is now assigned to {holder}. Reload and try again.",
+                field="agent_id",
+                code="number_changed",
+            )
         if agent is not None and locked.agent_id not in (None, agent.pk) and not move:
             raise _in_use(locked.number, holders[locked.agent_id], field="agent_id")
         _number_move(number=locked, to_agent=agent, actor=actor, holders=holders)
@@ -376,6 +394,8 @@ class PlanRow:
 
 @dataclass
 class BulkPlan:
+    agent: Agent
+    provider: str = Provider.SIMULATOR
     rows: list[PlanRow] = field(default_factory=list)
 
     def count(self, state: str) -> int:
@@ -386,13 +406,23 @@ class BulkPlan:
         return [r for r in self.rows if r.state in (RowState.HELD, RowState.INVALID, RowState.DUPLICATE)]
 
     @property
+    def held(self) -> list[PlanRow]:
+        return [r for r in self.rows if r.state == RowState.HELD]
+
+    @property
+    def assignable(self) -> list[PlanRow]:
+        return [r for r in self.rows if r.state in (RowState.NEW, RowState.ASSIGN)]
+
+    @property
     def actionable(self) -> list[str]:
         return [r.number for r in self.rows if r.state in (RowState.NEW, RowState.ASSIGN, RowState.HELD)]
 
 
-def numbers_bulk_plan(*, agent: Agent, entries: Sequence[tuple[int, str]]) -> BulkPlan:
+def numbers_bulk_plan(
+    *, agent: Agent, entries: Sequence[tuple[int, str]], provider: str = Provider.SIMULATOR
+) -> BulkPlan:
     """What assigning these (row, text) entries to `agent` would do. Reads only."""
-    plan = BulkPlan()
+    plan = BulkPlan(agent=agent, provider=provider)
     normalized: list[tuple[int, str, str]] = []
     for row, raw in entries:
         try:

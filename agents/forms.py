@@ -1,0 +1,71 @@
+from django import forms
+
+from agents.models import Agent, Provider
+
+
+class AgentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.TextInput)
+    instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}), label="Instructions (prompt)"
+    )
+    language = forms.CharField(max_length=16, initial="en-US")
+    voice = forms.CharField(max_length=64, required=False)
+    max_duration = forms.IntegerField(min_value=1, max_value=14_400, initial=600, label="Max duration (s)")
+    record = forms.BooleanField(required=False, label="Record calls")
+
+    @classmethod
+    def for_agent(cls, agent: Agent, data=None) -> "AgentForm":
+        initial = {name: getattr(agent, name) for name in cls.base_fields}
+        return cls(data=data, initial=initial)
+
+
+class AgentCreateForm(AgentForm):
+    agent_id = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Id (optional)",
+        help_text="e.g. agent_support; generated when empty",
+    )
+
+
+class NumberAddForm(forms.Form):
+    number = forms.CharField(max_length=64, help_text="E.164 (+14155551234) or national format")
+    provider = forms.ChoiceField(choices=Provider.choices, initial=Provider.SIMULATOR)
+    friendly_name = forms.CharField(max_length=200, required=False)
+    agent = forms.ChoiceField(required=False, label="Agent")
+    sip_uri = forms.CharField(max_length=255, required=False, label="SIP URI (sip numbers)")
+    sip_trunk = forms.CharField(max_length=255, required=False, label="SIP trunk (sip numbers)")
+
+    def __init__(self, *args, agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", "— unassigned —")] + [(a.public_id, a.name) for a in agents]
+
+
+class NumberEditForm(forms.Form):
+    friendly_name = forms.CharField(max_length=200, required=False)
+    sip_uri = forms.CharField(max_length=255, required=False, label="SIP URI")
+    sip_trunk = forms.CharField(max_length=255, required=False, label="SIP trunk")
+
+
+class BulkAssignForm(forms.Form):
+    agent = forms.ChoiceField(label="Assign to")
+    provider = forms.ChoiceField(
+        choices=Provider.choices, initial=Provider.SIMULATOR, label="Provider for numbers not yet added"
+    )
+    numbers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "+14155551234\n(212) 555-0100"}),
+        label="Paste numbers (one per line)",
+    )
+    file = forms.FileField(required=False, label="…or upload a CSV")
+
+    def __init__(self, *args, agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [(a.public_id, f"{a.name} ({a.public_id})") for a in agents]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("numbers", "").strip() and not data.get("file"):
+            raise forms.ValidationError("Paste some numbers or choose a CSV file.")
+        return data
