@@ -63,9 +63,15 @@ def database_from_url(url: str) -> dict:
     """Turn `postgres://user:pass@host:port/name` or `sqlite:///path` into a DATABASES entry."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
+        # sqlite:////abs/path.db is absolute, sqlite:///rel/path.db relative, sqlite://:memory: in memory.
+        name = unquote(parts.path)[1:] or (parts.netloc if parts.netloc == ":memory:" else "")
+        if not name:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL {url!r}: give a file, e.g. sqlite:////var/lib/wc.sqlite3"
+            )
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": unquote(parts.path) or ":memory:",
+            "NAME": name,
             # WAL lets the web server, worker and beat read while one of them writes.
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -74,6 +80,10 @@ def database_from_url(url: str) -> dict:
             },
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        if not parts.hostname and not parts.path.strip("/"):
+            raise ImproperlyConfigured(
+                f"DATABASE_URL {url!r}: expected postgres://user:password@host:port/name"
+            )
         options = dict(parse_qsl(parts.query))
         return {
             "ENGINE": "django.db.backends.postgresql",
