@@ -1,0 +1,300 @@
+"""/ws/calls: who may watch, what they see, and that updates leave only after commit."""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+
+from calls import events
+from calls.events import call_update_publish, publish_call_update_on_commit
+from calls.models import CallStatus, Campaign, CampaignStatus
+from calls.serializers import CallOutput
+from tests.factories import AgentFactory, CallFactory, UserFactory
+from wordcab_admin.accounts import api_key_create
+from wordcab_admin.asgi import application
+from wordcab_admin.roles import Role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def bearer(user) -> tuple[bytes, bytes]:
+    _, raw = api_key_create(user=user, name="ws")
+    return (b"authorization", f"Bearer {raw}".encode())
+
+
+@asynccontextmanager
+async def watching(headers=(), query=""):
+    path = "/ws/calls" + (f"?{query}" if query else "")
+    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    try:
+        yield communicator
+    finally:
+        await communicator.disconnect()
+
+
+async def close_code(communicator) -> int | None:
+    output = await communicator.receive_output(timeout=5)
+    assert output["type"] == "websocket.close"
+    return output.get("code")
+
+
+async def messages(communicator, count: int, timeout: float = 5) -> list[dict]:
+    """Read frames until `count` messages arrived, unpacking batches."""
+    received: list[dict] = []
+    while len(received) < count:
+        frame = json.loads(await communicator.receive_from(timeout=timeout))
+        received.extend(frame["messages"] if frame["type"] == "batch" else [frame])
+    return received
+
+
+async def publish(call) -> None:
+    await database_sync_to_async(call_update_publish)(call=call)
+
+
+def test_a_viewer_signed_in_by_session_cookie_receives_call_updates(bob):
+    call = CallFactory(status=CallStatus.RINGING)
+    bob_cookie = session_cookie(bob)
+
+    async def scenario():
+        async with watching([bob_cookie]) as ws:
+            await publish(call)
+            (message,) = await messages(ws, 1)
+            assert message["type"] == "call.updated"
+            assert message["call"]["id"] == call.public_id
+            assert message["call"]["status"] == "ringing"
+
+    run(scenario())
+
+
+def test_an_api_key_in_the_authorization_header_is_accepted(alice):
+    call = CallFactory()
+    alice_key = bearer(alice)
+
+    async def scenario():
+        async with watching([alice_key]) as ws:
+            await publish(call)
+            (message,) = await messages(ws, 1)
+            assert message["call"]["id"] == call.public_id
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"authorization", b"Bearer wck_not-a-key")],
+        [(b"authorization", b"Basic YWxpY2U6c2VjcmV0")],
+        [(b"cookie", b"sessionid=forged")],
+    ],
+    ids=["nothing", "unknown key", "basic auth", "forged session"],
+)
+def test_an_upgrade_without_valid_credentials_is_closed_with_4401(headers):
+    async def scenario():
+        async with watching(headers) as ws:
+            assert await close_code(ws) == 4401
+
+    run(scenario())
+
+
+def test_a_revoked_api_key_is_closed_with_4401(alice):
+    from wordcab_admin.accounts import api_key_revoke
+
+    key, raw = api_key_create(user=alice, name="old")
+    api_key_revoke(key=key)
+
+    async def scenario():
+        async with watching([(b"authorization", f"Bearer {raw}".encode())]) as ws:
+            assert await close_code(ws) == 4401
+
+    run(scenario())
+
+
+def test_a_signed_in_user_without_a_role_is_closed_with_4403():
+    nobody = UserFactory(username="nobody")
+    nobody_cookie = session_cookie(nobody)
+
+    async def scenario():
+        async with watching([nobody_cookie]) as ws:
+            assert await close_code(ws) == 4403
+
+    run(scenario())
+
+
+def test_a_session_upgrade_from_a_foreign_origin_is_refused_but_our_own_origin_is_not(bob):
+    cookie = session_cookie(bob)
+    call = CallFactory()
+
+    async def scenario():
+        async with watching([cookie, (b"origin", b"https://evil.example")]) as ws:
+            assert await close_code(ws) == 4403
+        async with watching([cookie, (b"origin", b"http://127.0.0.1:8000")]) as ws:
+            await publish(call)
+            assert (await messages(ws, 1))[0]["call"]["id"] == call.public_id
+
+    run(scenario())
+
+
+def test_every_role_may_watch():
+    keys = [bearer(UserFactory(username=role.value, role=role)) for role in Role]
+    call = CallFactory()
+
+    async def scenario():
+        for key in keys:
+            async with watching([key]) as ws:
+                await publish(call)
+                assert (await messages(ws, 1))[0]["call"]["id"] == call.public_id
+
+    run(scenario())
+
+
+def test_the_agent_filter_passes_only_that_agents_calls(bob):
+    mine, other = AgentFactory(public_id="agent_mine"), AgentFactory(public_id="agent_other")
+    theirs_call, my_call = CallFactory(agent=other), CallFactory(agent=mine)
+    bob_key = bearer(bob)
+
+    async def scenario():
+        async with watching([bob_key], query="agent_id=agent_mine") as ws:
+            await publish(theirs_call)
+            await publish(my_call)
+            (message,) = await messages(ws, 1)
+            assert message["call"]["id"] == my_call.public_id
+            assert await ws.receive_nothing(timeout=0.3)
+
+    run(scenario())
+
+
+def test_the_campaign_filter_passes_that_campaigns_calls_and_counts(bob):
+    agent = AgentFactory()
+    campaign = Campaign.objects.create(name="Reminders", agent=agent, status=CampaignStatus.RUNNING)
+    other = Campaign.objects.create(name="Other", agent=agent, status=CampaignStatus.RUNNING)
+    CallFactory(agent=agent, campaign=campaign, status=CallStatus.COMPLETED)
+    in_campaign = CallFactory(agent=agent, campaign=campaign, status=CallStatus.RINGING)
+    elsewhere = CallFactory(agent=agent, campaign=other)
+    loose = CallFactory(agent=agent)
+    bob_key = bearer(bob)
+
+    async def scenario():
+        async with watching([bob_key], query=f"campaign_id={campaign.public_id}") as ws:
+            await publish(elsewhere)
+            await publish(loose)
+            await publish(in_campaign)
+            call_message, campaign_message = await messages(ws, 2)
+            assert await ws.receive_nothing(timeout=0.3)
+        return call_message, campaign_message
+
+    call_message, campaign_message = run(scenario())
+    assert call_message["type"] == "call.updated"
+    assert call_message["call"]["id"] == in_campaign.public_id
+    assert campaign_message["type"] == "campaign.updated"
+    summary = campaign_message["campaign"]
+    assert (summary["id"], summary["name"], summary["status"]) == (campaign.public_id, "Reminders", "running")
+    assert summary["agent_id"] == agent.public_id
+    assert summary["counts"]["ringing"] == 1
+    assert summary["counts"]["completed"] == 1
+    assert summary["counts"]["total"] == 2
+
+
+def test_call_updated_carries_the_whole_public_call_object(bob):
+    call = CallFactory(
+        status=CallStatus.FAILED, error_code="carrier_rejected", error_message="Rejected", context={"n": 1}
+    )
+    bob_key = bearer(bob)
+
+    async def scenario():
+        async with watching([bob_key]) as ws:
+            await publish(call)
+            return (await messages(ws, 1))[0]
+
+    message = run(scenario())
+    assert set(message) == {"type", "call"}
+    expected = json.loads(json.dumps(CallOutput(call).data))
+    assert message["call"] == expected
+    assert message["call"]["error"] == {"code": "carrier_rejected", "message": "Rejected"}
+
+
+def test_an_update_is_broadcast_after_commit_and_never_for_a_rolled_back_change(bob):
+    call = CallFactory()
+
+    class Rollback(Exception):
+        pass
+
+    def change(status, *, commit: bool):
+        try:
+            with transaction.atomic():
+                call.status = status
+                call.save()
+                publish_call_update_on_commit(call)
+                if not commit:
+                    raise Rollback
+        except Rollback:
+            pass
+
+    bob_key = bearer(bob)
+
+    async def scenario():
+        async with watching([bob_key]) as ws:
+            await database_sync_to_async(change)(CallStatus.FAILED, commit=False)
+            assert await ws.receive_nothing(timeout=0.3)
+            await database_sync_to_async(change)(CallStatus.RINGING, commit=True)
+            (message,) = await messages(ws, 1)
+            assert message["call"]["status"] == "ringing"
+
+    run(scenario())
+
+
+def test_updates_that_arrive_together_are_all_delivered_in_order(bob):
+    calls = CallFactory.create_batch(30)
+
+    def burst():
+        for call in calls:
+            call_update_publish(call=call)
+
+    bob_key = bearer(bob)
+
+    async def scenario():
+        async with watching([bob_key]) as ws:
+            await database_sync_to_async(burst)()
+            received = await messages(ws, 30)
+            assert await ws.receive_nothing(timeout=0.2)
+            return received
+
+    received = run(scenario())
+    assert [m["call"]["id"] for m in received] == [c.public_id for c in calls]
+
+
+def test_an_update_is_serialized_once_however_many_clients_watch(bob, monkeypatch):
+    call = CallFactory()
+    encoded = []
+    original = events.encode
+    monkeypatch.setattr(events, "encode", lambda message: encoded.append(message) or original(message))
+    key = bearer(bob)
+
+    async def scenario():
+        sockets = [WebsocketCommunicator(application, "/ws/calls", headers=[key]) for _ in range(5)]
+        for ws in sockets:
+            assert (await ws.connect(timeout=5))[0]
+        await publish(call)
+        for ws in sockets:
+            assert (await messages(ws, 1))[0]["call"]["id"] == call.public_id
+            await ws.disconnect()
+
+    run(scenario())
+    assert len(encoded) == 1
