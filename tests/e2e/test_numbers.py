@@ -1,0 +1,58 @@
+"""Numbers in a real Chromium: the picker assigns a number and it stays assigned; bulk assign previews first."""
+
+import pytest
+from playwright.sync_api import expect
+
+from agents.models import PhoneNumber
+from compliance.models import AuditEvent
+from tests.e2e.conftest import screenshot
+from tests.factories import AgentFactory, PhoneNumberFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_operator_assigns_a_number_with_the_picker_and_sees_it_saved(live_asgi_url, signed_in_page, alice):
+    AgentFactory(name="Front desk", public_id="agent_front")
+    number = PhoneNumberFactory(number="+14155550122", friendly_name="Lobby line")
+    page = signed_in_page(alice)
+    page.goto(f"{live_asgi_url}/numbers/")
+    row = page.locator(f"#number-{number.public_id}")
+    expect(row).to_contain_text("+14155550122")
+
+    row.get_by_label("Agent for +14155550122").select_option(label="Front desk")
+    expect(page.locator(f"#number-{number.public_id}").get_by_role("status")).to_have_text("Saved")
+    screenshot(page, "numbers-picker-saved")
+    assert PhoneNumber.objects.get(pk=number.pk).agent.public_id == "agent_front"
+    assert AuditEvent.objects.get(action="number.assigned").actor_label == "alice"
+
+    page.reload()  # saved on the server, not only on the page
+    expect(page.get_by_label("Agent for +14155550122")).to_have_value("agent_front")
+    page.goto(f"{live_asgi_url}/agents/agent_front/")
+    expect(page.locator("#numbers")).to_contain_text("+14155550122")
+
+
+def test_bulk_assign_shows_conflicts_before_saving_then_assigns_on_confirm(
+    live_asgi_url, signed_in_page, alice
+):
+    AgentFactory(name="Front desk", public_id="agent_front")
+    other = AgentFactory(name="Night shift", public_id="agent_night")
+    PhoneNumberFactory(number="+14155550133", agent=other)
+    page = signed_in_page(alice)
+    page.goto(f"{live_asgi_url}/numbers/")
+    page.get_by_text("Bulk assign").click()
+    page.get_by_label("Assign to").select_option(label="Front desk (agent_front)")
+    page.get_by_label("Paste numbers (one per line)").fill("+14155550111\nnonsense\n+14155550133")
+    page.get_by_role("button", name="Preview").click()
+
+    preview = page.locator("#bulk-preview")
+    expect(preview).to_contain_text("Nothing has been saved yet")
+    expect(preview).to_contain_text("held by Night shift (agent_night)")
+    expect(preview.locator("tr.plan-invalid")).to_contain_text("2")
+    screenshot(page, "numbers-bulk-preview")
+    assert not PhoneNumber.objects.filter(number="+14155550111").exists()
+
+    preview.get_by_role("button", name="Confirm: assign to Front desk").click()
+    expect(page.get_by_role("status").first).to_contain_text("1 number(s) assigned to Front desk")
+    screenshot(page, "numbers-bulk-confirmed")
+    assert PhoneNumber.objects.get(number="+14155550111").agent.public_id == "agent_front"
+    assert PhoneNumber.objects.get(number="+14155550133").agent.public_id == "agent_night"
