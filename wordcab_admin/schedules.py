@@ -10,3 +10,11 @@ PERIODIC += [
     ("calls: stale call watchdog", "calls.stale_sweep", timedelta(seconds=60)),
     ("calls: prune old idempotency keys", "calls.idempotency_keys_prune", timedelta(hours=1)),
 ]
+
+PERIODIC += [
+    (
+        "recordings: re-queue stuck uploads, salvage dead spools",
+        "recordings.upload_sweep",
+        timedelta(minutes=2),
+    ),
+]
