@@ -35,22 +35,45 @@ def inbound_voice_answer(*, path: str, params: Mapping[str, str], signature: str
     )
 
 
-def _agent_for_number(to_number: str) -> tuple[Agent | None, str]:
+def sip_user(address: str) -> str | None:
+    """'sip:+14155550111@gw.example.com;transport=tcp' → '+14155550111'; None when not a SIP URI."""
+    scheme, colon, rest = address.strip().partition(":")
+    if not colon or scheme.lower() not in ("sip", "sips"):
+        return None
+    return rest.split("@", 1)[0].split(";", 1)[0]
+
+
+def _agent_for_number(to: str) -> tuple[Agent | None, str, str]:
+    """(agent or None, refusal message, the called number as we record it).
+
+    `To` is an E.164 number, or, for calls from a PBX through a SIP domain, a SIP URI whose user part
+    is the number (`sip:+14155550111@…`) or an agent id (`sip:agent_support@…`)."""
+    user = sip_user(to)
+    if user is not None and user.startswith("agent_"):
+        agent = Agent.objects.filter(public_id=user).first()
+        if agent is None:
+            log.warning("Inbound SIP call to %s: no such agent", to)
+            return None, NOT_IN_SERVICE, ""
+        if not agent.is_active:
+            log.warning("Inbound SIP call to %s: agent %s is disabled", to, agent.public_id)
+            return None, UNAVAILABLE, ""
+        return agent, "", ""
     try:
-        e164 = normalize_e164(to_number)
+        e164 = normalize_e164(user if user is not None else to)
     except InvalidPhoneNumber:
-        return None, NOT_IN_SERVICE
+        log.warning("Inbound call to %r: not a phone number", to)
+        return None, NOT_IN_SERVICE, ""
     number = PhoneNumber.objects.select_related("agent").filter(number=e164).first()
     if number is None:
         log.warning("Inbound call to %s: not one of our numbers", e164)
-        return None, NOT_IN_SERVICE
+        return None, NOT_IN_SERVICE, e164
     if number.agent is None:
         log.warning("Inbound call to %s (%s): no agent is assigned", e164, number.public_id)
-        return None, NOT_IN_SERVICE
+        return None, NOT_IN_SERVICE, e164
     if not number.agent.is_active:
         log.warning("Inbound call to %s: agent %s is disabled", e164, number.agent.public_id)
-        return None, UNAVAILABLE
-    return number.agent, ""
+        return None, UNAVAILABLE, e164
+    return number.agent, "", e164
 
 
 def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> str:
@@ -58,14 +81,14 @@ def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> st
     if not call_sid:
         log.warning("Inbound call to %s without a CallSid: hung up", to_number)
         return polite_hangup_twiml(CANNOT_CONNECT)
-    agent, refusal = _agent_for_number(to_number)
+    agent, refusal, called = _agent_for_number(to_number)
     if agent is None:
         return polite_hangup_twiml(refusal)
     fields = {
         "agent": agent,
         "direction": Direction.INBOUND,
-        "from_number": from_number[:20],
-        "to_number": to_number[:20],
+        "from_number": (sip_user(from_number) or from_number)[:20],
+        "to_number": called or to_number[:20],
         "status": CallStatus.INITIATING,
         "record": agent.record,
         "max_duration": agent.max_duration,

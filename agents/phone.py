@@ -22,7 +22,8 @@ def normalize_e164(raw: str, *, region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(text, str(exc.args[0]) if exc.args else "unreadable") from None
+        reason = str(exc.args[0]).rstrip(".") if exc.args else "unreadable"
+        raise InvalidPhoneNumber(text, reason[:1].lower() + reason[1:]) from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber(text, "no such number exists in its country's numbering plan")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -192,3 +192,27 @@ def test_the_webhook_needs_no_api_key_and_no_csrf_token(routed, db):
 
 def test_a_get_is_not_allowed(db):
     assert Client().get(URL).status_code == 405
+
+
+def test_a_call_from_a_pbx_through_a_sip_domain_is_routed_by_the_number_in_the_sip_uri(agent, db):
+    PhoneNumberFactory(number="+14155550111", agent=agent, provider="sip")
+    params = webhook_params(
+        To="sip:+14155550111@wordcab.sip.example.com;transport=tcp", From="sip:+12125550100@pbx.example.com"
+    )
+    root = parse(post_voice(params))
+    assert root.find("./Connect/Stream").get("url").endswith("agent_id=agent_abc")
+    call = Call.objects.get()
+    assert (call.to_number, call.from_number) == ("+14155550111", "+12125550100")
+
+
+def test_a_sip_uri_naming_an_agent_reaches_that_agent(agent, db):
+    root = parse(post_voice(webhook_params(To="sip:agent_abc@wordcab.sip.example.com")))
+    assert root.find("./Connect/Stream").get("url").endswith("agent_id=agent_abc")
+    assert Call.objects.get().agent == agent
+
+
+def test_a_sip_uri_naming_an_unknown_or_disabled_agent_is_a_polite_hangup(db):
+    AgentFactory(public_id="agent_off", is_active=False)
+    assert "not in service" in hangup_text(post_voice(webhook_params(To="sip:agent_nope@gw.example.com")))
+    assert "try again later" in hangup_text(post_voice(webhook_params(To="sip:agent_off@gw.example.com")))
+    assert not Call.objects.exists()
