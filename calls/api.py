@@ -78,6 +78,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: a number or a list is refused rather than turned into a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ContextField(serializers.JSONField):
     default_error_messages = {
         "not_object": "context must be a JSON object.",
@@ -104,7 +113,7 @@ class CallCreateInput(serializers.Serializer):
     context = ContextField(required=False, default=dict)
     max_duration = StrictIntegerField(min_value=1, max_value=14_400, required=False)
     record = StrictBooleanField(required=False)
-    idempotency_key = serializers.CharField(max_length=255, min_length=1, required=False, trim_whitespace=False)
+    idempotency_key = StrictCharField(max_length=255, min_length=1, required=False, trim_whitespace=False)
 
     def to_internal_value(self, data: Any) -> dict:
         if not hasattr(data, "keys"):
@@ -113,7 +122,9 @@ class CallCreateInput(serializers.Serializer):
             )
         unknown = sorted(set(data.keys()) - set(self.fields))
         if unknown:
-            raise serializers.ValidationError({unknown[0]: [f"Unknown field {unknown[0]!r}."]}, code="unknown_field")
+            raise serializers.ValidationError(
+                {unknown[0]: [f"Unknown field {unknown[0]!r}."]}, code="unknown_field"
+            )
         return super().to_internal_value(data)
 
 
@@ -198,13 +209,18 @@ def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
     url = public_url(request.get_full_path())
     if not twilio_signature_valid(url, request.POST, request.headers.get("X-Twilio-Signature")):
-        return JsonResponse(error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403)
+        return JsonResponse(
+            error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403
+        )
     params = request.POST.dict()
     if not params.get("CallSid") and not request.GET.get("call_id"):
         return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
     try:
         provider_status_apply(
-            provider="twilio", params=params, source=EventSource.TWILIO, call_public_id=request.GET.get("call_id")
+            provider="twilio",
+            params=params,
+            source=EventSource.TWILIO,
+            call_public_id=request.GET.get("call_id"),
         )
     except DomainError as exc:
         return JsonResponse(error_body(exc.code, exc.message, exc.field), status=exc.status)

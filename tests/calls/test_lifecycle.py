@@ -103,7 +103,9 @@ def test_a_failure_keeps_its_error_and_sip_code():
 
 def test_every_accepted_transition_is_announced_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     announced = []
-    monkeypatch.setattr("calls.lifecycle.publish_call_update_on_commit", lambda call: announced.append(call.status))
+    monkeypatch.setattr(
+        "calls.lifecycle.publish_call_update_on_commit", lambda call: announced.append(call.status)
+    )
     call = CallFactory()
     with django_capture_on_commit_callbacks():
         _apply(call, CallStatus.RINGING)
@@ -143,7 +145,8 @@ def test_the_media_stream_moves_a_call_to_in_progress_and_then_to_completed():
     started = call_stream_started(public_id=call.public_id, stream_sid="MZ1")
     stopped = call_stream_stopped(public_id=call.public_id, stream_sid="MZ1")
     call.refresh_from_db()
-    assert started.applied and stopped.applied
+    assert started.applied
+    assert stopped.applied
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.HANGUP)
     assert call.answered_at is not None
 
@@ -217,9 +220,13 @@ def test_any_permutation_and_duplication_of_events_ends_as_in_order_delivery(num
     in_order = CallFactory(to_number=number, provider="simulator")
     shuffled = CallFactory(to_number=number, provider="simulator")
     for p in params:
-        provider_status_apply(provider="simulator", params=p, source="test", call_public_id=in_order.public_id)
+        provider_status_apply(
+            provider="simulator", params=p, source="test", call_public_id=in_order.public_id
+        )
     for p in delivered:
-        provider_status_apply(provider="simulator", params=p, source="test", call_public_id=shuffled.public_id)
+        provider_status_apply(
+            provider="simulator", params=p, source="test", call_public_id=shuffled.public_id
+        )
 
     assert _final(shuffled) == _final(in_order)
     assert CallEvent.objects.filter(call=shuffled).count() == len(delivered)
