@@ -208,11 +208,11 @@ def twilio_status_callback(request: HttpRequest) -> HttpResponse:
 
     Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
     url = public_url(request.get_full_path())
-    if not twilio_signature_valid(url, request.POST, request.headers.get("X-Twilio-Signature")):
+    params = request.POST.dict()
+    if not twilio_signature_valid(url, params, request.headers.get("X-Twilio-Signature")):
         return JsonResponse(
             error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403
         )
-    params = request.POST.dict()
     if not params.get("CallSid") and not request.GET.get("call_id"):
         return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
     try:
