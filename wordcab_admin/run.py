@@ -88,10 +88,9 @@ def redis_executable() -> str:
     return __redis_executable__
 
 
-def start_bundled_redis(directory: Path) -> tuple[subprocess.Popen, str]:
-    """A private Redis on 127.0.0.1 and a free port, its data under DATA_DIR/redis."""
-    redis_dir = directory / "redis"
-    redis_dir.mkdir(exist_ok=True)
+def start_bundled_redis(redis_dir: Path, *, persist: bool) -> tuple[subprocess.Popen, str]:
+    """A private Redis on 127.0.0.1 and a free port; with `persist`, snapshots under redis_dir."""
+    redis_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     process = start(
         [
@@ -99,7 +98,7 @@ def start_bundled_redis(directory: Path) -> tuple[subprocess.Popen, str]:
             "--bind", "127.0.0.1",
             "--port", str(port),
             "--dir", str(redis_dir),
-            "--save", "60 1",
+            "--save", "60 1" if persist else "",
             "--appendonly", "no",
             "--protected-mode", "yes",
             "--loglevel", "warning",
@@ -128,12 +127,12 @@ def wait_for_redis(url: str, process: subprocess.Popen, timeout: float = 10) -> 
 
 
 @contextlib.contextmanager
-def redis_for(env: dict[str, str], directory: Path) -> Iterator[list[subprocess.Popen]]:
+def redis_for(env: dict[str, str], redis_dir: Path, *, persist: bool) -> Iterator[list[subprocess.Popen]]:
     """Yield the Redis children we started (none when REDIS_URL is set) with REDIS_URL put in env."""
     if env.get("REDIS_URL"):
         yield []
         return
-    process, url = start_bundled_redis(directory)
+    process, url = start_bundled_redis(redis_dir, persist=persist)
     env["REDIS_URL"] = url
     say(f"bundled Redis on {url}")
     try:
@@ -143,7 +142,11 @@ def redis_for(env: dict[str, str], directory: Path) -> Iterator[list[subprocess.
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=False, cwd=BASE_DIR
+    )
+    if result.returncode != 0:
+        sys.exit(f"`manage.py {' '.join(args)}` failed (exit code {result.returncode}); see above.")
 
 
 def first_start_banner(env: dict[str, str]) -> None:
@@ -157,28 +160,64 @@ def first_start_banner(env: dict[str, str]) -> None:
         say("    (change it under Settings, or `python manage.py changepassword admin`)")
 
 
+def stop_on_sigterm() -> None:
+    """Until the children run, SIGTERM unwinds like Ctrl-C, so that a bundled Redis is stopped too."""
+
+    def raise_interrupt(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def serve() -> int:
     directory = data_dir()
     port = os.environ.get("PORT", "8000")
     env = {**os.environ, "DATA_DIR": str(directory), "PORT": port, "PYTHONUNBUFFERED": "1"}
-    with single_instance(directory), redis_for(env, directory) as redis_children:
-        manage("migrate", "--noinput", "-v", "0", env=env)
-        manage("sync_schedules", env=env)
-        first_start_banner(env)
-        bin_dir = Path(sys.executable).parent
-        children = [
+    stop_on_sigterm()
+    with single_instance(directory):
+        if not port.isdigit() or not port_is_free(int(port)):
+            sys.exit(
+                f"Port {port} on 127.0.0.1 is not free (another program uses it?). Start with PORT=<another>."
+            )
+        with redis_for(env, directory / "redis", persist=True):
+            return serve_with(env, directory, port)
+
+
+def serve_with(env: dict[str, str], directory: Path, port: str) -> int:
+    say("preparing the database…")
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    manage("sync_schedules", env=env)
+    first_start_banner(env)
+    bin_dir = Path(sys.executable).parent
+    children: list[subprocess.Popen] = []
+    try:
+        children += [
             start([str(bin_dir / "uvicorn"), "wordcab_admin.asgi:application", "--host", "127.0.0.1",
-                   "--port", port, "--no-access-log", "--lifespan", "off"], env=env, cwd=BASE_DIR),
+                   "--port", port, "--no-access-log", "--lifespan", "off",
+                   "--timeout-graceful-shutdown", "5"], env=env, cwd=BASE_DIR),
             start([str(bin_dir / "celery"), "-A", "wordcab_admin", "worker", "--pool", "threads",
                    "--concurrency", "8", "--loglevel", "INFO", "--hostname", f"embedded@{port}"], env=env, cwd=BASE_DIR),
             start([str(bin_dir / "celery"), "-A", "wordcab_admin", "beat", "--loglevel", "WARNING",
                    "--schedule", str(directory / "celerybeat-schedule")], env=env, cwd=BASE_DIR),
         ]  # fmt: skip
-        say(f"Wordcab Admin is running: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
-        return supervise(children + redis_children, children)
+    except BaseException:
+        stop(children)
+        raise
+    say(f"Wordcab Admin is running: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
+    return supervise(children)
 
 
-def supervise(all_children: list[subprocess.Popen], watched: list[subprocess.Popen]) -> int:
+def supervise(watched: list[subprocess.Popen]) -> int:
+    """Wait for Ctrl-C or SIGTERM, or for a child to die; then stop every child (Redis is stopped after)."""
     stopping = {"signal": None}
 
     def on_signal(signum, _frame):
@@ -190,9 +229,8 @@ def supervise(all_children: list[subprocess.Popen], watched: list[subprocess.Pop
         while stopping["signal"] is None:
             dead = [child for child in watched if child.poll() is not None]
             if dead:
-                say(
-                    f"{' '.join(dead[0].args[:3])} exited with code {dead[0].returncode}; stopping everything"
-                )
+                name = " ".join([Path(dead[0].args[0]).name, *dead[0].args[1:3]])
+                say(f"{name} exited with code {dead[0].returncode}; stopping everything")
                 return 1
             time.sleep(0.2)
         say("stopping…")
@@ -202,15 +240,28 @@ def supervise(all_children: list[subprocess.Popen], watched: list[subprocess.Pop
 
 
 def exec_with_redis(command: list[str]) -> int:
-    directory = data_dir()
-    env = dict(os.environ)
-    with redis_for(env, directory):
-        return subprocess.run(command, env=env, check=False).returncode
+    """Run command with REDIS_URL set: a throwaway bundled Redis (no snapshots) when it is unset."""
+    import tempfile
+
+    env = {**os.environ, "DATA_DIR": str(data_dir())}
+    stop_on_sigterm()
+    with (
+        tempfile.TemporaryDirectory(prefix="wordcab-redis-") as redis_dir,
+        redis_for(env, Path(redis_dir), persist=False),
+    ):
+        try:
+            return subprocess.run(command, env=env, check=False).returncode
+        except KeyboardInterrupt:
+            return 130
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
-        return serve()
+        try:
+            return serve()
+        except KeyboardInterrupt:  # stopped while starting: the context managers have cleaned up
+            say("stopped")
+            return 130
     if argv[:1] == ["exec"] and "--" in argv:
         return exec_with_redis(argv[argv.index("--") + 1 :])
     print(__doc__, file=sys.stderr)

@@ -1,0 +1,167 @@
+"""`make run` (python -m wordcab_admin.run serve): starts everything, refuses a second copy, and stops clean.
+
+Each test starts the real embedded default in a subprocess, on a temporary DATA_DIR and a free port, with
+REDIS_URL and DATABASE_URL unset: bundled Redis, SQLite, uvicorn, a Celery worker and Celery beat."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.core.proctree import alive, tree
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(240)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def embedded_env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DEBUG", "SECRET_KEY"}
+    }
+    return {**env, "DATA_DIR": str(data_dir), "PORT": str(port)}
+
+
+def healthz(port: int) -> tuple[int, dict] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return None
+
+
+class Embedded:
+    """The supervisor as a subprocess in a session of its own (like a terminal's foreground job)."""
+
+    def __init__(self, data_dir: Path, port: int):
+        self.port, self.log = port, data_dir.parent / f"serve-{port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wordcab_admin.run", "serve"],
+            cwd=BASE_DIR,
+            env=embedded_env(data_dir, port),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started: dict = {}
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_healthy(self, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.started.update(tree(self.process.pid))
+            assert self.process.poll() is None, f"the supervisor exited early:\n{self.output()}"
+            answer = healthz(self.port)
+            if answer and answer[0] == 200:
+                self.started.update(tree(self.process.pid))
+                return answer[1]
+            time.sleep(0.25)
+        raise AssertionError(
+            f"no /healthz 200 within {timeout:.0f} s; last: {healthz(self.port)}\n{self.output()}"
+        )
+
+    def stop(self, how: str) -> int:
+        if how == "SIGINT":
+            os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        else:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise AssertionError(
+                f"the supervisor did not stop within 60 s after {how}\n{self.output()}"
+            ) from None
+
+    def kill_leftovers(self) -> None:
+        for pid, _start in alive(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def commands(processes: dict) -> str:
+    return " | ".join(processes.values())
+
+
+def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sigterm_and_ctrl_c(tmp_path):
+    data_dir = tmp_path / "data"
+    first = Embedded(data_dir, free_port())
+    try:
+        assert first.wait_healthy() == {"database": "ok", "redis": "ok", "worker": "ok"}
+        started = commands(first.started)
+        for part in (
+            "redis-server",
+            "uvicorn",
+            "celery -A wordcab_admin worker",
+            "celery -A wordcab_admin beat",
+        ):
+            assert part in started, started
+        output = first.output()
+        assert f"http://127.0.0.1:{first.port}/" in output
+        assert "username: admin    one-time password: " in output
+        assert (data_dir / "wordcab.sqlite3").exists()
+
+        second = subprocess.run(
+            [sys.executable, "-m", "wordcab_admin.run", "serve"],
+            cwd=BASE_DIR,
+            env=embedded_env(data_dir, free_port()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert f"already running on DATA_DIR={data_dir}" in second.stderr
+        assert f"port {first.port}" in second.stderr
+        assert healthz(first.port)[0] == 200  # the first one is untouched
+
+        assert first.stop("SIGTERM") == 0
+        left = alive(first.started)
+        assert not left, f"still running after SIGTERM: {commands(left)}"
+        assert "stopping" in first.output()
+    finally:
+        first.kill_leftovers()
+
+    again = Embedded(data_dir, free_port())  # a restart keeps the data: no second admin, no new password
+    try:
+        again.wait_healthy()
+        assert "one-time password" not in again.output()
+        assert again.stop("SIGINT") == 0
+        left = alive(again.started)
+        assert not left, f"still running after Ctrl-C: {commands(left)}"
+    finally:
+        again.kill_leftovers()
+
+
+def test_a_port_in_use_is_reported_plainly(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "wordcab_admin.run", "serve"],
+            cwd=BASE_DIR,
+            env=embedded_env(tmp_path / "data", port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is not free" in result.stderr
