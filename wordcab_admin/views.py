@@ -1,7 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from wordcab_admin.accounts import (
@@ -90,3 +93,11 @@ def user_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{user.get_username()} is now {request.POST['role']}.")
     return redirect("users")
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    """Settings → Change password (the first admin's one-time password is meant to be changed here)."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("settings")
+    success_message = "Your password was changed."

@@ -111,3 +111,29 @@ def test_a_viewer_may_read_agents_but_not_create_one(api, bob):
         "message": "Your role does not allow this.",
         "field": None,
     }
+
+
+def test_anyone_signed_in_changes_their_own_password(client, bob):
+    client.force_login(bob)
+    wrong = client.post(
+        "/settings/password/",
+        {
+            "old_password": "nope",
+            "new_password1": "a new long passphrase",
+            "new_password2": "a new long passphrase",
+        },
+    )
+    assert wrong.status_code == 200
+    assert b"Your old password was entered incorrectly" in wrong.content
+    response = client.post(
+        "/settings/password/",
+        {
+            "old_password": "correct horse battery staple",
+            "new_password1": "a new long passphrase",
+            "new_password2": "a new long passphrase",
+        },
+        follow=True,
+    )
+    assert b"Your password was changed." in response.content
+    client.logout()
+    assert client.login(username="bob", password="a new long passphrase")
