@@ -15,7 +15,10 @@ ACTIVE_ROWS = 200  # the active-calls table shows at most this many; the tiles c
 OCCUPANCY_AGENTS = 50
 CHART_MINUTES = 60
 CHART_WIDTH, CHART_HEIGHT, CHART_BAR_GAP = 600, 120, 2
+ENDED_ROWS = 10
+ACTIVE_STATES = 5000
 ACTIVE = [s.value for s in CallStatus.active()]
+TERMINAL = [s.value for s in CallStatus.terminal()]
 
 
 def start_of_today() -> datetime:
@@ -37,6 +40,26 @@ def call_counts() -> dict[str, int]:
 def active_calls(limit: int = ACTIVE_ROWS) -> list[Call]:
     return list(
         Call.objects.filter(status__in=ACTIVE)
+        .select_related("agent", "campaign", "recording")
+        .order_by("-id")[:limit]
+    )
+
+
+def active_call_states(limit: int = ACTIVE_STATES) -> dict[str, dict]:
+    """Every active call's state (not only the table's rows), so live.js can tell new from known calls."""
+    rows = (
+        Call.objects.filter(status__in=ACTIVE)
+        .order_by("-id")
+        .values_list("public_id", "status", "agent__public_id")
+    )
+    return {
+        public_id: {"status": status, "agent_id": agent_id} for public_id, status, agent_id in rows[:limit]
+    }
+
+
+def ended_calls(limit: int = ENDED_ROWS) -> list[Call]:
+    return list(
+        Call.objects.filter(status__in=TERMINAL)
         .select_related("agent", "campaign", "recording")
         .order_by("-id")[:limit]
     )
@@ -101,17 +124,21 @@ def wallboard_context() -> dict:
     calls = active_calls()
     buckets = calls_per_minute(now=now)
     agents = agent_occupancy()
+    counts = call_counts()
     return {
-        "counts": call_counts(),
+        "counts": counts,
         "active_calls": calls,
+        "ended_calls": ended_calls(),
         "agents": agents,
+        "occupancy_peak": max([a["active"] for a in agents] + [1]),
         "chart": chart_bars(buckets),
         "has_calls": Call.objects.exists(),
         "has_agents": Agent.objects.exists(),
         "live_state": {
             "snapshot_at": now.isoformat(),
             "today": start_of_today().isoformat(),
-            "calls": {c.public_id: {"status": c.status, "agent_id": c.agent.public_id} for c in calls},
+            "counts": counts,
+            "calls": active_call_states(),
             "agents": {a["id"]: a["name"] for a in agents},
             "chart": buckets,
         },

@@ -1,0 +1,506 @@
+/* Live updates over /ws/calls (no polling): the wallboard, the campaign page, the call page, the calls list.
+ *
+ * One socket per page, opened only on pages that show live data. Frames carry one message, or
+ * {"type": "batch", "messages": [...]} when several arrive together (in order). On every (re)open the page
+ * resynchronizes: it fetches its current state (the server's partial) and replays what arrived meanwhile,
+ * so nothing that happened while disconnected is missed. Reconnects by itself with exponential backoff
+ * and jitter; a banner shows while disconnected. */
+(function () {
+  "use strict";
+
+  var RANK = { initiating: 0, ringing: 1, in_progress: 2, completed: 3, failed: 3, no_answer: 3 };
+  var ACTIVE = { initiating: true, ringing: true, in_progress: true };
+  var LABEL = {
+    initiating: "Initiating", ringing: "Ringing", in_progress: "In Progress",
+    completed: "Completed", failed: "Failed", no_answer: "No Answer",
+  };
+  var BACKOFF_FIRST_MS = 500, BACKOFF_MAX_MS = 15000;
+  var ACTIVE_ROWS = 200, ENDED_ROWS = 10, KNOWN_CALLS = 5000;
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+  function time(iso) { return iso ? Date.parse(iso) : NaN; }
+  function meta(name) { var m = $('meta[name="' + name + '"]'); return m ? m.content : ""; }
+
+  function flash(el) {
+    if (!el) return;
+    el.classList.remove("live-flash");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("live-flash");
+  }
+  document.addEventListener("animationend", function (e) {
+    if (e.animationName === "live-flash" && e.target.classList) e.target.classList.remove("live-flash");
+  });
+
+  function clock(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    s = s % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function fetchHtml(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "live.js" } }).then(function (r) {
+      if (!r.ok || r.redirected) throw new Error("resync failed: HTTP " + r.status);
+      return r.text();
+    });
+  }
+
+  /* ---- the connection --------------------------------------------------------------------------- */
+
+  function Connection(query, view) {
+    this.query = query;
+    this.view = view;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.held = false;
+    this.banner = null;
+  }
+
+  Connection.prototype.url = function () {
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return scheme + "//" + location.host + "/ws/calls" + this.query;
+  };
+
+  Connection.prototype.connect = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws || this.held) return;
+    var ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onopen = function () {
+      self.attempt = 0;
+      self.status("live", "Live");
+      self.showBanner(null);
+      self.view.resync();
+    };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (err) { return; }
+      var messages = frame.type === "batch" ? frame.messages : [frame];
+      for (var i = 0; i < messages.length; i++) self.view.receive(messages[i]);
+    };
+    ws.onclose = function (event) {
+      if (self.ws !== ws) return;
+      self.ws = null;
+      if (event.code === 4401 || event.code === 4403) {
+        self.status("denied", "Signed out");
+        self.showBanner("Live updates stopped: you are signed out or may not watch. Sign in again, then reload.");
+        self.schedule(BACKOFF_MAX_MS);
+        return;
+      }
+      self.status("down", "Reconnecting…");
+      self.showBanner("Live updates are disconnected. Reconnecting…");
+      self.schedule();
+    };
+  };
+
+  Connection.prototype.schedule = function (fixed) {
+    if (this.held || this.timer) return;
+    var delay = fixed || Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, this.attempt));
+    delay = delay * (0.5 + Math.random() / 2);
+    this.attempt += 1;
+    this.timer = setTimeout(this.connect.bind(this), delay);
+  };
+
+  Connection.prototype.now = function () { this.attempt = 0; this.connect(); };
+
+  Connection.prototype.status = function (state, text) {
+    $all("[data-live-status]").forEach(function (el) { el.dataset.state = state; el.textContent = text; });
+  };
+
+  Connection.prototype.showBanner = function (text) {
+    if (!this.banner) {
+      var banner = document.createElement("div");
+      banner.className = "live-banner";
+      banner.setAttribute("role", "status");
+      banner.id = "live-banner";
+      banner.innerHTML = '<span></span><button type="button" class="secondary">Reconnect now</button>';
+      banner.querySelector("button").addEventListener("click", this.now.bind(this));
+      var main = $("main") || document.body;
+      main.insertBefore(banner, main.firstChild);
+      this.banner = banner;
+    }
+    this.banner.hidden = !text;
+    if (text) this.banner.querySelector("span").textContent = text;
+  };
+
+  /* Test and operator hooks: drop() closes the socket the way a network failure would and holds the
+   * reconnect until resume(); the page then resynchronizes like after any reconnect. */
+  Connection.prototype.drop = function () {
+    this.held = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) this.ws.close(4000, "dropped");
+  };
+  Connection.prototype.resume = function () { this.held = false; this.now(); };
+
+  /* ---- rows shared by the wallboard and the campaign page --------------------------------------- */
+
+  function RowPainter(root) {
+    this.root = root;
+    this.template = $("#call-row-template", root);
+    this.callUrl = root.dataset.callUrl || meta("wordcab-call-url");
+    this.agentNames = {};
+  }
+
+  RowPainter.prototype.row = function (call) {
+    var tr = document.getElementById("live-call-" + call.id);
+    if (tr) return { tr: tr, created: false };
+    tr = this.template.content.firstElementChild.cloneNode(true);
+    tr.id = "live-call-" + call.id;
+    return { tr: tr, created: true };
+  };
+
+  RowPainter.prototype.fill = function (tr, call) {
+    tr.dataset.callId = call.id;
+    tr.dataset.status = call.status;
+    tr.dataset.createdAt = call.created_at || "";
+    tr.dataset.answeredAt = call.answered_at || "";
+    tr.dataset.endedAt = call.ended_at || "";
+    var id = $('[data-field="id"]', tr);
+    id.textContent = call.id;
+    if (id.tagName === "A" && this.callUrl) id.href = this.callUrl.replace("CALL_ID", encodeURIComponent(call.id));
+    var agent = $('[data-field="agent"]', tr);
+    agent.textContent = this.agentNames[call.agent_id] || agent.textContent || call.agent_id;
+    $('[data-field="phone_number"]', tr).textContent = call.phone_number;
+    var badge = document.createElement("span");
+    badge.className = "badge badge-" + call.status;
+    badge.textContent = LABEL[call.status] || call.status;
+    var status = $('[data-field="status"]', tr);
+    status.replaceChildren(badge);
+    var duration = $('[data-field="duration"]', tr);
+    if (!ACTIVE[call.status]) duration.textContent = call.duration == null ? "" : call.duration + " s";
+  };
+
+  /* Running timers: since answered (talking) or since created (ringing). */
+  function tickTimers(root, offset) {
+    var now = Date.now() + offset;
+    $all("tr[data-call-id]", root).forEach(function (tr) {
+      if (!ACTIVE[tr.dataset.status]) return;
+      var since = time(tr.dataset.status === "in_progress" ? tr.dataset.answeredAt : tr.dataset.createdAt);
+      if (isNaN(since)) return;
+      var cell = $('[data-field="duration"]', tr);
+      if (cell) cell.textContent = clock(now - since);
+    });
+  }
+
+  function toggleEmpty(root) {
+    $all("[data-empty-for]", root).forEach(function (p) {
+      var body = document.getElementById(p.dataset.emptyFor);
+      p.hidden = !!(body && body.children.length);
+    });
+  }
+
+  /* ---- the wallboard ----------------------------------------------------------------------------- */
+
+  function Wallboard(root) {
+    this.root = root;
+    this.syncing = true;
+    this.buffer = [];
+    this.offset = 0;
+    this.init();
+    var self = this;
+    setInterval(function () { self.tick(); }, 1000);
+  }
+
+  Wallboard.prototype.init = function () {
+    var state = JSON.parse($("#wallboard-state", this.root).textContent);
+    this.snapshotAt = time(state.snapshot_at);
+    this.today = time(state.today);
+    this.offset = this.snapshotAt - Date.now();
+    this.counts = state.counts;
+    this.known = new Map();
+    var self = this;
+    Object.keys(state.calls).forEach(function (id) {
+      self.known.set(id, { status: state.calls[id].status, agent: state.calls[id].agent_id, counted: true });
+    });
+    this.painter = new RowPainter(this.root);
+    this.painter.agentNames = state.agents;
+    this.chart = state.chart;
+    this.active = $("#active-calls", this.root);
+    this.ended = $("#ended-calls", this.root);
+    this.tick();
+  };
+
+  Wallboard.prototype.resync = function () {
+    var self = this;
+    this.syncing = true;
+    this.buffer = [];
+    fetchHtml(this.root.dataset.boardUrl).then(function (html) {
+      self.root.innerHTML = html;
+      self.init();
+      var pending = self.buffer;
+      self.buffer = [];
+      self.syncing = false;
+      pending.forEach(function (m) { self.apply(m, false); });
+    }).catch(function () {
+      self.syncing = false;
+      setTimeout(function () { if (connection.ws) self.resync(); }, 2000);
+    });
+  };
+
+  Wallboard.prototype.receive = function (message) {
+    if (this.syncing) this.buffer.push(message);
+    else this.apply(message, true);
+  };
+
+  /* Is this call's current state newer than the snapshot the board was rendered from? */
+  Wallboard.prototype.fresh = function (call) {
+    if (!ACTIVE[call.status]) return time(call.ended_at) > this.snapshotAt;
+    if (call.status === "in_progress") return time(call.answered_at) > this.snapshotAt;
+    return time(call.created_at) > this.snapshotAt - 1000;
+  };
+
+  Wallboard.prototype.apply = function (message, animate) {
+    if (message.type !== "call.updated" || !message.call) return;
+    var call = message.call, prev = this.known.get(call.id);
+    if (prev && RANK[call.status] < RANK[prev.status]) return; // late: the board already shows a newer state
+    var empty = $("[data-live-empty]");
+    if (empty) empty.remove();
+    if (!prev || prev.status !== call.status) {
+      var counted = prev && prev.counted ? true : this.fresh(call);
+      if (prev && prev.counted && ACTIVE[prev.status]) this.count(prev.status, call.agent_id, -1);
+      if (counted && (ACTIVE[call.status] || time(call.created_at) >= this.today)) this.count(call.status, call.agent_id, 1);
+      if (!prev && time(call.created_at) > this.snapshotAt) this.started(call);
+      this.known.delete(call.id);
+      this.known.set(call.id, { status: call.status, agent: call.agent_id, counted: counted });
+      if (this.known.size > KNOWN_CALLS) this.known.delete(this.known.keys().next().value);
+    }
+    this.paint(call, animate);
+  };
+
+  Wallboard.prototype.count = function (status, agentId, delta) {
+    this.counts[status] = Math.max(0, (this.counts[status] || 0) + delta);
+    var tile = $('[data-count="' + status + '"]', this.root);
+    if (tile) { tile.textContent = this.counts[status]; flash(tile.parentElement); }
+    if (ACTIVE[status]) {
+      var agent = this.agent(agentId);
+      var live = $("[data-agent-active]", agent);
+      live.textContent = Math.max(0, Number(live.textContent) + delta);
+      if (status === "in_progress") {
+        var talking = $("[data-agent-talking]", agent);
+        talking.textContent = Math.max(0, Number(talking.textContent) + delta);
+      }
+      this.bars();
+    }
+  };
+
+  Wallboard.prototype.agent = function (agentId) {
+    var li = $('#occupancy li[data-agent-id="' + CSS.escape(agentId) + '"]', this.root);
+    if (li) return li;
+    var list = $("#occupancy", this.root);
+    $all("li:not([data-agent-id])", list).forEach(function (x) { x.remove(); });
+    li = document.createElement("li");
+    li.dataset.agentId = agentId;
+    li.innerHTML = '<span class="name"></span><span class="bar"><span data-agent-bar style="width:0%"></span></span>' +
+      '<span class="nums"><b data-agent-active>0</b> live · <span data-agent-talking>0</span> talking · <span data-agent-today>0</span> today</span>';
+    $(".name", li).textContent = this.painter.agentNames[agentId] || agentId;
+    list.appendChild(li);
+    return li;
+  };
+
+  Wallboard.prototype.bars = function () {
+    var items = $all("#occupancy li[data-agent-id]", this.root);
+    var peak = Math.max.apply(null, [1].concat(items.map(function (li) { return Number($("[data-agent-active]", li).textContent); })));
+    items.forEach(function (li) {
+      $("[data-agent-bar]", li).style.width = Math.round(Number($("[data-agent-active]", li).textContent) / peak * 100) + "%";
+    });
+  };
+
+  /* A call created after the snapshot: one more in its minute of the chart and in its agent's day. */
+  Wallboard.prototype.started = function (call) {
+    var today = $("[data-agent-today]", this.agent(call.agent_id));
+    today.textContent = Number(today.textContent) + 1;
+    var minute = Math.floor(time(call.created_at) / 60000);
+    this.roll(minute);
+    for (var i = this.chart.length - 1; i >= 0; i--) {
+      if (this.chart[i].minute === minute) { this.chart[i].n += 1; break; }
+    }
+    this.drawChart();
+  };
+
+  Wallboard.prototype.roll = function (minute) {
+    var last = this.chart[this.chart.length - 1].minute;
+    if (minute <= last) return;
+    for (var m = last + 1; m <= minute; m++) { this.chart.shift(); this.chart.push({ minute: m, n: 0 }); }
+    this.drawChart();
+  };
+
+  Wallboard.prototype.drawChart = function () {
+    var svg = $("#cpm-chart", this.root);
+    if (!svg) return;
+    var box = svg.viewBox.baseVal, height = box.height, width = box.width / this.chart.length;
+    var peak = Math.max.apply(null, [1].concat(this.chart.map(function (b) { return b.n; })));
+    var rects = $all("rect", svg);
+    this.chart.forEach(function (b, i) {
+      var rect = rects[i];
+      if (!rect) return;
+      var h = Math.round(b.n / peak * (height - 4) * 10) / 10;
+      rect.setAttribute("x", (i * width).toFixed(2));
+      rect.setAttribute("y", (height - h).toFixed(1));
+      rect.setAttribute("height", h);
+      rect.dataset.minute = b.minute;
+      rect.dataset.n = b.n;
+      rect.querySelector("title").textContent = b.n;
+    });
+    var label = $("[data-cpm-peak]", this.root);
+    if (label) label.textContent = peak;
+  };
+
+  Wallboard.prototype.paint = function (call, animate) {
+    var got = this.painter.row(call), tr = got.tr;
+    this.painter.fill(tr, call);
+    var table = ACTIVE[call.status] ? this.active : this.ended;
+    if (tr.parentElement !== table) {
+      table.insertBefore(tr, table.firstChild);
+      var limit = table === this.active ? ACTIVE_ROWS : ENDED_ROWS;
+      while (table.children.length > limit) table.lastElementChild.remove();
+    }
+    var shown = $('[data-count="active"]', this.root);
+    if (shown) shown.textContent = this.active.children.length;
+    tickTimers(this.root, this.offset);
+    toggleEmpty(this.root);
+    if (animate) flash(tr);
+  };
+
+  Wallboard.prototype.tick = function () {
+    tickTimers(this.root, this.offset);
+    if (this.chart && this.chart.length) this.roll(Math.floor((Date.now() + this.offset) / 60000));
+  };
+
+  /* ---- the campaign page ------------------------------------------------------------------------- */
+
+  function CampaignPage(root) {
+    this.root = root;
+    this.syncing = true;
+    this.buffer = [];
+    this.init();
+    var self = this;
+    setInterval(function () { tickTimers(self.root, 0); }, 1000);
+  }
+
+  CampaignPage.prototype.init = function () {
+    var state = JSON.parse($("#campaign-state", this.root).textContent);
+    this.painter = new RowPainter(this.root);
+    this.painter.agentNames[state.agent_id] = this.root.dataset.agentName;
+    this.body = $("#campaign-calls", this.root);
+    this.updatedAt = state.updated_at;
+    tickTimers(this.root, 0);
+  };
+
+  CampaignPage.prototype.resync = Wallboard.prototype.resync;
+  CampaignPage.prototype.receive = Wallboard.prototype.receive;
+
+  CampaignPage.prototype.apply = function (message, animate) {
+    if (message.type === "campaign.updated" && message.campaign) {
+      var c = message.campaign;
+      if (c.updated_at && c.updated_at < this.updatedAt) return;
+      this.updatedAt = c.updated_at || this.updatedAt;
+      var root = this.root;
+      Object.keys(c.counts).forEach(function (name) {
+        var el = $('[data-campaign-count="' + name + '"]', root);
+        if (el && el.textContent !== String(c.counts[name])) { el.textContent = c.counts[name]; if (animate) flash(el.parentElement); }
+      });
+      var status = $("[data-campaign-status]", root);
+      if (status) { status.textContent = c.status.charAt(0).toUpperCase() + c.status.slice(1); }
+    } else if (message.type === "call.updated" && message.call) {
+      var call = message.call, tr = document.getElementById("live-call-" + call.id);
+      if (tr && RANK[call.status] < RANK[tr.dataset.status]) return;
+      var got = this.painter.row(call);
+      this.painter.fill(got.tr, call);
+      if (got.created) this.body.insertBefore(got.tr, this.body.firstChild);
+      tickTimers(this.root, 0);
+      toggleEmpty(this.root);
+      if (animate) flash(got.tr);
+    }
+  };
+
+  /* ---- the call page and the calls list (their markup belongs to the calls pages) ---------------- */
+
+  function CallPage(root) { this.root = root; this.id = root.dataset.callId; }
+  CallPage.prototype.resync = function () {
+    document.body.dispatchEvent(new CustomEvent("call-updated", { detail: { call: null, resync: true } }));
+  };
+  CallPage.prototype.receive = function (message) {
+    if (message.type === "call.updated" && message.call && message.call.id === this.id) {
+      document.body.dispatchEvent(new CustomEvent("call-updated", { detail: { call: message.call } }));
+    }
+  };
+
+  /* The calls list: rows are the server's partial (`calls:row`), fetched when their call changes; at most
+   * one fetch per row in flight, and one more after it if the call changed again meanwhile. */
+  function CallsList(root) {
+    this.root = root;
+    this.rowUrl = root.dataset.rowUrl || meta("wordcab-call-row-url");
+    this.inflight = {};
+  }
+  CallsList.prototype.resync = function () {
+    var self = this;
+    $all('tr[id^="call-row-"]', this.root).forEach(function (tr) { self.refresh(tr.id.slice("call-row-".length), false); });
+    document.body.dispatchEvent(new CustomEvent("calls-resync", { detail: {} }));
+  };
+  CallsList.prototype.receive = function (message) {
+    if (message.type !== "call.updated" || !message.call) return;
+    var id = message.call.id;
+    if (document.getElementById("call-row-" + id)) this.refresh(id, true);
+    else if ("livePrepend" in this.root.dataset) this.refresh(id, true, true);
+  };
+  CallsList.prototype.refresh = function (id, animate, prepend) {
+    var self = this;
+    if (!this.rowUrl) return;
+    if (this.inflight[id]) { this.inflight[id] = "again"; return; }
+    this.inflight[id] = "busy";
+    fetchHtml(this.rowUrl.replace("CALL_ID", encodeURIComponent(id))).then(function (html) {
+      var holder = document.createElement("tbody");
+      holder.innerHTML = html.trim();
+      var fresh = holder.firstElementChild;
+      if (!fresh) return;
+      var old = document.getElementById("call-row-" + id);
+      if (old) old.replaceWith(fresh);
+      else if (prepend) self.root.insertBefore(fresh, self.root.firstChild);
+      else return;
+      if (window.htmx) window.htmx.process(fresh);
+      if (animate) flash(fresh);
+    }).catch(function () { /* the next update or resync repaints it */ }).then(function () {
+      var again = self.inflight[id] === "again";
+      delete self.inflight[id];
+      if (again) self.refresh(id, animate, prepend);
+    });
+  };
+
+  /* ---- wiring ------------------------------------------------------------------------------------- */
+
+  var connection = null;
+
+  function start() {
+    var root, view, query = "";
+    if ((root = $('[data-live="wallboard"]'))) {
+      view = new Wallboard(root);
+    } else if ((root = $('[data-live="campaign"]'))) {
+      view = new CampaignPage(root);
+      query = "?campaign_id=" + encodeURIComponent(root.dataset.campaignId);
+    } else if ((root = $("#call-detail[data-call-id]"))) {
+      view = new CallPage(root);
+      query = "?call_id=" + encodeURIComponent(root.dataset.callId);
+    } else if ((root = $('[data-live="calls"]'))) {
+      view = new CallsList(root);
+    } else {
+      return;
+    }
+    connection = new Connection(query, view);
+    connection.connect();
+    window.addEventListener("online", function () { if (!connection.ws) connection.now(); });
+    window.wordcabLive = {
+      drop: connection.drop.bind(connection),
+      resume: connection.resume.bind(connection),
+      connected: function () { return !!(connection.ws && connection.ws.readyState === WebSocket.OPEN); },
+      synced: function () { return !view.syncing; },
+    };
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
