@@ -1,6 +1,8 @@
 """`/v1/agents` and `/v1/numbers`: validate, call a service, render."""
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,31 +89,39 @@ def _agent_ref(agent_id: str | None) -> Agent | None:
 
 
 class AgentListApi(APIView):
-    class CreateInput(AgentFields):
+    class AgentCreateInput(AgentFields):
         id = serializers.CharField(max_length=64, required=False)
 
+    @extend_schema(
+        operation_id="agents_list",
+        parameters=[OpenApiParameter("search", str), OpenApiParameter("active", bool)],
+        responses=AgentOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         agents = selectors.agent_search(
             query=request.query_params.get("search", ""), active=_flag(request, "active")
         )
         return _paginated(self, request, agents, AgentOutput)
 
+    @extend_schema(operation_id="agents_create", request=AgentCreateInput, responses={201: AgentOutput})
     def post(self, request: Request) -> Response:
-        data = dict(validated(self.CreateInput, request.data))
+        data = dict(validated(self.AgentCreateInput, request.data))
         agent = services.agent_create(actor=request.user, agent_id=data.pop("id", None), **data)
         return Response(AgentOutput(selectors.agent_get(agent.public_id)).data, status=201)
 
 
 class AgentDetailApi(APIView):
-    class UpdateInput(AgentFields):
+    class AgentUpdateInput(AgentFields):
         name = serializers.CharField(max_length=200, required=False)
 
+    @extend_schema(operation_id="agents_retrieve", responses=AgentOutput)
     def get(self, request: Request, agent_id: str) -> Response:
         return Response(AgentOutput(selectors.agent_get(agent_id)).data)
 
+    @extend_schema(operation_id="agents_update", request=AgentUpdateInput, responses=AgentOutput)
     def patch(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(agent_id)
-        data = validated(self.UpdateInput, request.data)
+        data = validated(self.AgentUpdateInput, request.data)
         services.agent_update(agent=agent, actor=request.user, changes=dict(data))
         return Response(AgentOutput(selectors.agent_get(agent_id)).data)
 
@@ -119,12 +129,14 @@ class AgentDetailApi(APIView):
 class AgentDisableApi(APIView):
     """POST /v1/agents/{id}/disable (the same as PATCH {"active": false})."""
 
+    @extend_schema(operation_id="agents_disable", request=None, responses=AgentOutput)
     def post(self, request: Request, agent_id: str) -> Response:
         services.agent_disable(agent=selectors.agent_get(agent_id), actor=request.user)
         return Response(AgentOutput(selectors.agent_get(agent_id)).data)
 
 
 class AgentEnableApi(APIView):
+    @extend_schema(operation_id="agents_enable", request=None, responses=AgentOutput)
     def post(self, request: Request, agent_id: str) -> Response:
         services.agent_enable(agent=selectors.agent_get(agent_id), actor=request.user)
         return Response(AgentOutput(selectors.agent_get(agent_id)).data)
@@ -146,6 +158,16 @@ def _number_kwargs(data: dict) -> dict:
 
 
 class NumberListApi(APIView):
+    @extend_schema(
+        operation_id="numbers_list",
+        parameters=[
+            OpenApiParameter("search", str),
+            OpenApiParameter("agent_id", str),
+            OpenApiParameter("provider", str, enum=Provider.values),
+            OpenApiParameter("assigned", bool),
+        ],
+        responses=NumberOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         numbers = selectors.number_search(
             query=request.query_params.get("search", ""),
@@ -155,6 +177,7 @@ class NumberListApi(APIView):
         )
         return _paginated(self, request, numbers, NumberOutput)
 
+    @extend_schema(operation_id="numbers_create", request=NumberFields, responses={201: NumberOutput})
     def post(self, request: Request) -> Response:
         data = validated(NumberFields, request.data)
         number = services.number_add(actor=request.user, **_number_kwargs(data))
@@ -166,13 +189,18 @@ class NumberBulkApi(APIView):
 
     Strings take the top-level provider and agent_id; all numbers are added or none is."""
 
-    class Input(serializers.Serializer):
+    class NumberBulkInput(serializers.Serializer):
         numbers = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
         provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.SIMULATOR)
         agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
 
+    @extend_schema(
+        operation_id="numbers_bulk_create",
+        request=NumberBulkInput,
+        responses={201: inline_serializer("NumberBulkOutput", {"results": NumberOutput(many=True)})},
+    )
     def post(self, request: Request) -> Response:
-        data = validated(self.Input, request.data)
+        data = validated(self.NumberBulkInput, request.data)
         defaults = {"provider": data["provider"], "agent_id": data.get("agent_id")}
         items = []
         for index, item in enumerate(data["numbers"]):
@@ -195,18 +223,20 @@ class NumberBulkApi(APIView):
 
 
 class NumberDetailApi(APIView):
-    class UpdateInput(serializers.Serializer):
+    class NumberUpdateInput(serializers.Serializer):
         agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
         friendly_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
         sip_uri = serializers.CharField(max_length=255, allow_blank=True, required=False)
         sip_trunk = serializers.CharField(max_length=255, allow_blank=True, required=False)
 
+    @extend_schema(operation_id="numbers_retrieve", responses=NumberOutput)
     def get(self, request: Request, number_id: str) -> Response:
         return Response(NumberOutput(selectors.number_get(number_id)).data)
 
+    @extend_schema(operation_id="numbers_update", request=NumberUpdateInput, responses=NumberOutput)
     def patch(self, request: Request, number_id: str) -> Response:
         number = selectors.number_get(number_id)
-        data = validated(self.UpdateInput, request.data)
+        data = validated(self.NumberUpdateInput, request.data)
         if "agent_id" in data:
             services.number_assign(number=number, agent=_agent_ref(data["agent_id"]), actor=request.user)
         services.number_update(
@@ -218,6 +248,7 @@ class NumberDetailApi(APIView):
         )
         return Response(NumberOutput(selectors.number_get(number.public_id)).data)
 
+    @extend_schema(operation_id="numbers_release", responses={204: None})
     def delete(self, request: Request, number_id: str) -> Response:
         services.number_release(number=selectors.number_get(number_id), actor=request.user)
         return Response(status=204)
@@ -226,6 +257,7 @@ class NumberDetailApi(APIView):
 class NumberReleaseApi(APIView):
     """POST /v1/numbers/{id}/release: the same as DELETE /v1/numbers/{id}."""
 
+    @extend_schema(operation_id="numbers_release_post", request=None, responses={204: None})
     def post(self, request: Request, number_id: str) -> Response:
         services.number_release(number=selectors.number_get(number_id), actor=request.user)
         return Response(status=204)
@@ -237,6 +269,12 @@ class TwilioVoiceWebhook(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
+    @extend_schema(
+        operation_id="twilio_voice",
+        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        responses={(200, "text/xml"): OpenApiTypes.STR, 403: OpenApiTypes.OBJECT},
+        auth=[],
+    )
     def post(self, request: Request) -> HttpResponse | Response:
         answer = inbound_voice_answer(
             path=request.get_full_path(),

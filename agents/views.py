@@ -18,6 +18,7 @@ from calls.models import Call
 from compliance.models import AuditEvent
 from wordcab_admin.api.errors import DomainError, NotFound
 from wordcab_admin.roles import Capability, require
+from wordcab_admin.twilio_signature import public_url
 
 FIELD_ALIASES = {"id": "agent_id", "agent_id": "agent", "phone_numbers": "number", "numbers": "numbers"}
 
@@ -277,6 +278,7 @@ def number_detail(
             "domain": domain,
             "uri": f"sip:{number.number}@{domain}",
             "agent_uri": f"sip:{number.agent.public_id}@{domain}" if number.agent else "",
+            "voice_url": public_url(reverse("twilio-voice")),
         },
     }
     return render(request, "agents/number_detail.html", context, status=400 if edit_form else 200)

@@ -56,3 +56,24 @@ def test_bulk_assign_shows_conflicts_before_saving_then_assigns_on_confirm(
     screenshot(page, "numbers-bulk-confirmed")
     assert PhoneNumber.objects.get(number="+14155550111").agent.public_id == "agent_front"
     assert PhoneNumber.objects.get(number="+14155550133").agent.public_id == "agent_night"
+
+
+def test_a_viewer_sees_an_agent_and_its_sip_numbers_routing_but_no_controls(
+    live_asgi_url, signed_in_page, bob, agent
+):
+    number = PhoneNumberFactory(number="+14155550111", agent=agent, provider="sip", sip_trunk="main-trunk")
+    page = signed_in_page(bob)
+    page.goto(f"{live_asgi_url}/agents/{agent.public_id}/")
+    expect(page.get_by_role("heading", name="Reminder bot", level=1)).to_be_visible()
+    expect(page.locator("#numbers")).to_contain_text("+14155550111")
+    expect(page.locator("[data-write]")).to_have_count(0)
+    screenshot(page, "agent-detail-viewer")
+
+    page.get_by_role("link", name="+14155550111").click()
+    routing = page.locator("#sip-routing")
+    expect(routing).to_contain_text("sip:+14155550111@sip.wordcab.local")
+    expect(routing).to_contain_text("sip:agent_abc@sip.wordcab.local")
+    expect(routing).to_contain_text("main-trunk")
+    expect(page.locator("[data-write]")).to_have_count(0)
+    screenshot(page, "number-sip-viewer")
+    assert number.public_id in page.content()
