@@ -62,3 +62,24 @@ def test_signing_out_returns_to_the_login_page(live_asgi_url, browser_page, alic
     expect(page).to_have_url(f"{live_asgi_url}/login/")
     page.goto(f"{live_asgi_url}/settings/")
     expect(page).to_have_url(f"{live_asgi_url}/login/?next=/settings/")
+
+
+def test_the_navigation_folds_into_a_menu_on_a_phone(live_asgi_url, browser_page, alice):
+    from tests.e2e.conftest import sign_in
+
+    page = browser_page
+    sign_in(page, live_asgi_url, alice)
+    menu = page.locator(".nav-toggle-label")
+    calls_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls", exact=True)
+    expect(menu).to_be_hidden()  # a laptop shows the links themselves
+    expect(calls_link).to_be_visible()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(menu).to_be_visible()
+    expect(calls_link).to_be_hidden()
+    menu.click()
+    expect(calls_link).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    screenshot(page, "dashboard-phone-menu")
+    calls_link.click()
+    expect(page).to_have_url(f"{live_asgi_url}/calls/")
