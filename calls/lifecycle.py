@@ -133,7 +133,7 @@ def call_event_apply(
     end_reason: str = "",
     error: CallError | None = None,
     sip_response_code: int | None = None,
-    talk_seconds: int | None = None,
+    talk_seconds: float | None = None,
     hangup_provider: bool = False,
 ) -> CallEvent:
     """Record one event of a call and apply it if it moves the call forward. Returns the stored CallEvent.
@@ -193,7 +193,7 @@ def _move(
     end_reason: str,
     error: CallError | None,
     sip_response_code: int | None,
-    talk_seconds: int | None,
+    talk_seconds: float | None,
 ) -> list[str]:
     fields = ["status"]
     call.status = status

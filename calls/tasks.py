@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 PLACE_MAX_RETRIES = 6
 
 
-@shared_task(name="calls.place", bind=True, acks_late=True, max_retries=PLACE_MAX_RETRIES)
+@shared_task(name="calls.place", bind=True, acks_late=True, ignore_result=True, max_retries=PLACE_MAX_RETRIES)
 def place(self, call_id: int) -> str | None:
     """Place a call; retried with exponential backoff while the provider is unavailable, then failed."""
     try:
@@ -36,6 +36,7 @@ def place(self, call_id: int) -> str | None:
 @shared_task(
     name="calls.provider_hangup",
     acks_late=True,
+    ignore_result=True,
     autoretry_for=(ProviderUnavailable,),
     retry_backoff=True,
     retry_backoff_max=60,
@@ -45,7 +46,7 @@ def provider_hangup(call_id: int) -> None:
     services.call_provider_hangup(call_id=call_id)
 
 
-@shared_task(name="calls.simulator_deliver", acks_late=True)
+@shared_task(name="calls.simulator_deliver", acks_late=True, ignore_result=True)
 def simulator_deliver(call_public_id: str, params: dict[str, str]) -> bool:
     """One simulator status event, applied exactly as a Twilio status callback would be."""
     try:
@@ -58,7 +59,7 @@ def simulator_deliver(call_public_id: str, params: dict[str, str]) -> bool:
     return event.applied
 
 
-@shared_task(name="calls.max_duration_enforce", acks_late=True)
+@shared_task(name="calls.max_duration_enforce", acks_late=True, ignore_result=True)
 def max_duration_enforce(call_id: int) -> bool:
     return lifecycle.call_max_duration_enforce(call_id=call_id)
 
@@ -76,5 +77,3 @@ def stale_sweep() -> int:
 @shared_task(name="calls.idempotency_keys_prune", acks_late=True)
 def idempotency_keys_prune() -> int:
     return services.idempotency_keys_prune()
-
-

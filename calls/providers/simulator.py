@@ -13,7 +13,6 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 
 from celery import current_app
 from django.conf import settings
@@ -51,8 +50,8 @@ class PlannedEvent:
     params: dict[str, str]
 
 
-def _whole_seconds(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0)
+def _milliseconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def simulator_timeline(
@@ -60,8 +59,8 @@ def simulator_timeline(
 ) -> list[PlannedEvent]:
     """The status events of one simulated call, in order, with Twilio's parameter names.
 
-    Timestamps are whole seconds (Twilio's are RFC 2822) and CallDuration is their difference, so a
-    `completed` delivered before `in-progress` still yields the same answered_at."""
+    Timestamps are ISO 8601 to the millisecond (a sped-up call lasts less than a second) and CallDuration
+    is exactly their difference, so a `completed` delivered before `in-progress` yields the same answered_at."""
     outcome = simulator_outcome(to_number)
     setup = rng.uniform(0.2, 0.6) / speed
     ring = rng.uniform(2.0, 4.0) / speed
@@ -85,12 +84,12 @@ def simulator_timeline(
     events = []
     answered: datetime | None = None
     for sequence, (delay, params) in enumerate(steps):
-        at = _whole_seconds(start + timedelta(seconds=delay))
+        at = _milliseconds(start + timedelta(seconds=delay))
         if params["CallStatus"] == "in-progress":
             answered = at
         if params["CallStatus"] == "completed":
             answered = answered or at
-            params["CallDuration"] = str(int((at - answered).total_seconds()))
+            params["CallDuration"] = f"{(at - answered).total_seconds():.3f}"
         events.append(
             PlannedEvent(
                 delay,
@@ -103,7 +102,7 @@ def simulator_timeline(
                     "ApiVersion": "2010-04-01",
                     "CallbackSource": "call-progress-events",
                     "SequenceNumber": str(sequence),
-                    "Timestamp": format_datetime(at),
+                    "Timestamp": at.isoformat(timespec="milliseconds"),
                     **params,
                 },
             )

@@ -49,7 +49,7 @@ class MappedEvent:
     end_reason: str = ""
     error: CallError | None = None
     hangup_provider: bool = False
-    talk_seconds: int | None = None
+    talk_seconds: float | None = None
 
 
 def _int(value: str | None) -> int | None:
@@ -59,12 +59,22 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _seconds(value: str | None) -> float | None:
+    """CallDuration: whole seconds from Twilio, milliseconds from the (sped-up) simulator."""
+    try:
+        seconds = float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 1e7 else None
+
+
 def _timestamp(value: str | None) -> datetime | None:
-    """Twilio's `Timestamp` is RFC 2822 ("Wed, 25 Nov 2026 15:30:43 +0000")."""
+    """Twilio's `Timestamp` is RFC 2822 ("Wed, 25 Nov 2026 15:30:43 +0000"); the simulator sends ISO 8601
+    with milliseconds, as its sped-up calls last less than a second."""
     if not value:
         return None
     try:
-        parsed = parsedate_to_datetime(value)
+        parsed = datetime.fromisoformat(value) if "T" in value else parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -95,7 +105,7 @@ def map_twilio_status(params: Mapping[str, str]) -> MappedEvent:
             CallStatus.COMPLETED,
             end_reason=EndReason.VOICEMAIL,
             hangup_provider=provider_status != "completed",
-            talk_seconds=_int(params.get("CallDuration")) or 0,
+            talk_seconds=_seconds(params.get("CallDuration")) or 0,
         )
     status = TWILIO_STATUS.get(provider_status)
     if status is None:
@@ -106,7 +116,9 @@ def map_twilio_status(params: Mapping[str, str]) -> MappedEvent:
         end_reason = EndReason.CANCELED if provider_status == "canceled" else EndReason.ERROR
         return MappedEvent(status, end_reason=end_reason, error=failure_error(params))
     if status == CallStatus.COMPLETED:
-        return MappedEvent(status, end_reason=EndReason.HANGUP, talk_seconds=_int(params.get("CallDuration")))
+        return MappedEvent(
+            status, end_reason=EndReason.HANGUP, talk_seconds=_seconds(params.get("CallDuration"))
+        )
     return MappedEvent(status)
 
 

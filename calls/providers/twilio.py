@@ -45,7 +45,8 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 def twilio_client() -> Client:
     if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
         raise ProviderRejected(
-            "provider_not_configured", "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
+            "provider_not_configured",
+            "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
         )
     if settings.TWILIO_API_BASE_URL:
         http_client = _BaseUrlHttpClient(settings.TWILIO_API_BASE_URL, timeout=HTTP_TIMEOUT_SECONDS)
@@ -79,7 +80,9 @@ class TwilioProvider(TelephonyProvider):
             created = client.calls.create(
                 to=call.to_number,
                 from_=call.from_number,
-                twiml=stream_twiml(agent_id=call.agent.public_id, call_id=call.public_id, direction=call.direction),
+                twiml=stream_twiml(
+                    agent_id=call.agent.public_id, call_id=call.public_id, direction=call.direction
+                ),
                 status_callback=callback,
                 status_callback_event=STATUS_EVENTS,
                 status_callback_method="POST",
