@@ -232,6 +232,8 @@
     fetchHtml(this.root.dataset.boardUrl).then(function (html) {
       self.root.innerHTML = html;
       self.init();
+      var empty = $("[data-live-empty]");
+      if (empty && $("tr[data-call-id]", self.root)) empty.remove();
       var pending = self.buffer;
       self.buffer = [];
       self.syncing = false;

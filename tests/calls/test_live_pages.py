@@ -1,0 +1,136 @@
+"""The wallboard, its resync endpoint, the campaign page and the demo: what each role sees and may do."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from agents.models import Agent
+from calls.dashboard import calls_per_minute, wallboard_context
+from calls.models import Call, CallStatus, Campaign, CampaignStatus
+from tests.factories import AgentFactory, CallFactory
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_wallboard_shows_counts_active_calls_and_occupancy(bob):
+    agent = AgentFactory(name="Reminder bot")
+    ringing = CallFactory(agent=agent, status=CallStatus.RINGING)
+    CallFactory(agent=agent, status=CallStatus.IN_PROGRESS)
+    CallFactory(agent=agent, status=CallStatus.COMPLETED)
+    CallFactory(agent=agent, status=CallStatus.NO_ANSWER)
+    page = signed_in(bob).get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-live="wallboard"' in html
+    assert f'id="live-call-{ringing.public_id}"' in html
+    assert "Reminder bot" in html
+    counts = page.context["counts"]
+    assert (counts["ringing"], counts["in_progress"], counts["completed"], counts["no_answer"]) == (1, 1, 1, 1)
+    assert page.context["agents"][0]["active"] == 2
+    state = json.loads(html.split('id="wallboard-state" type="application/json">')[1].split("</script>")[0])
+    assert set(state["calls"]) == {c.public_id for c in Call.objects.filter(status__in=CallStatus.active())}
+    assert len(state["chart"]) == 60
+
+
+def test_the_board_partial_is_what_the_page_resyncs_from(bob):
+    call = CallFactory(status=CallStatus.RINGING)
+    response = signed_in(bob).get("/dashboard/board")
+    assert response.status_code == 200
+    assert f'id="live-call-{call.public_id}"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+
+def test_the_board_needs_a_signed_in_user(client):
+    assert client.get("/dashboard/board").status_code == 302
+
+
+def test_calls_per_minute_counts_each_minute_of_the_last_hour(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for minutes_ago in (0, 0, 5, 59, 61):
+        call = CallFactory()
+        Call.objects.filter(pk=call.pk).update(created_at=now - timedelta(minutes=minutes_ago))
+    buckets = calls_per_minute(now=now)
+    assert len(buckets) == 60
+    assert buckets[-1]["n"] == 2
+    assert buckets[-6]["n"] == 1
+    assert buckets[0]["n"] == 1
+    assert sum(b["n"] for b in buckets) == 4
+
+
+def test_an_empty_dashboard_offers_the_demo_to_operators_only(alice, bob):
+    assert "Start the demo" in signed_in(alice).get("/").content.decode()
+    assert "Start the demo" not in signed_in(bob).get("/").content.decode()
+
+
+def test_a_viewer_may_not_start_the_demo(bob):
+    assert signed_in(bob).post("/dashboard/demo").status_code == 403
+    assert not Campaign.objects.exists()
+
+
+def test_the_demo_button_creates_agents_numbers_and_a_running_campaign_of_calls(alice):
+    response = signed_in(alice).post("/dashboard/demo")
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.status == CampaignStatus.RUNNING
+    assert Agent.objects.filter(public_id__startswith="agent_demo_").count() == 3
+    assert all(a.phone_numbers.exists() for a in Agent.objects.filter(public_id__startswith="agent_demo_"))
+    calls = Call.objects.filter(campaign=campaign)
+    assert calls.count() == 10
+    endings = {c.to_number[-4:] for c in calls}
+    assert {"0150", "0163", "0171", "0184", "0123"} <= endings  # every row of the simulator's table
+    assert all(c.owner == alice for c in calls)
+
+
+def test_the_demo_command_can_run_twice(db, capsys):
+    call_command("demo", calls=3)
+    call_command("demo", calls=2)
+    out = capsys.readouterr().out
+    assert "3 calls placed" in out and "2 calls placed" in out
+    assert Agent.objects.filter(public_id__startswith="agent_demo_").count() == 3
+    assert Campaign.objects.count() == 2
+    assert Call.objects.count() == 5
+
+
+def test_the_campaign_page_shows_counts_and_calls(bob):
+    agent = AgentFactory(name="Survey bot")
+    campaign = Campaign.objects.create(name="Spring survey", agent=agent, status=CampaignStatus.RUNNING)
+    done = CallFactory(agent=agent, campaign=campaign, status=CallStatus.COMPLETED)
+    CallFactory(agent=agent, campaign=campaign, status=CallStatus.RINGING)
+    page = signed_in(bob).get(f"/campaigns/{campaign.public_id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Spring survey" in html
+    assert f'data-campaign-id="{campaign.public_id}"' in html
+    assert f'id="live-call-{done.public_id}"' in html
+    counts = page.context["summary"]["counts"]
+    assert (counts["total"], counts["completed"], counts["ringing"]) == (2, 1, 1)
+    board = signed_in(bob).get(f"/campaigns/{campaign.public_id}/board")
+    assert board.status_code == 200 and "<html" not in board.content.decode()
+
+
+def test_an_unknown_campaign_is_a_404(bob):
+    assert signed_in(bob).get("/campaigns/camp_nope/").status_code == 404
+
+
+def test_the_wallboard_queries_do_not_grow_with_calls(db, django_assert_max_num_queries):
+    agent = AgentFactory()
+    CallFactory.create_batch(30, agent=agent, status=CallStatus.RINGING)
+    CallFactory.create_batch(30, agent=agent, status=CallStatus.COMPLETED)
+    with django_assert_max_num_queries(9):
+        wallboard_context()
+
+
+@pytest.mark.parametrize("path", ["/", "/dashboard/board"])
+def test_every_role_sees_the_wallboard(path, ada, alice, bob, carol):
+    for user in (ada, alice, bob, carol):
+        assert signed_in(user).get(path).status_code == 200

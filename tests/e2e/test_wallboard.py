@@ -1,0 +1,123 @@
+"""The wallboard and the campaign page in a real Chromium, fed by the real simulator through a real Celery
+worker, Redis and /ws/calls: calls appear and finish without a reload, and a dropped socket misses nothing."""
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from calls.models import Call, CallStatus, Campaign, CampaignStatus
+from calls.services import call_create
+from tests.e2e.conftest import screenshot
+from tests.helpers import wait_for
+from wordcab_admin.accounts import api_key_create
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def fast_simulator(settings):
+    settings.SIMULATOR_SPEED = 10  # a call rings, talks and ends within about a second
+
+
+def place_call_through_the_api(base_url: str, user, agent_id: str, phone_number: str) -> str:
+    _, raw = api_key_create(user=user, name="e2e")
+    request = urllib.request.Request(
+        f"{base_url}/v1/agents/{agent_id}/calls",
+        data=json.dumps({"phone_number": phone_number}).encode(),
+        headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- our own live test server
+        assert response.status == 201
+        return json.loads(response.read())["id"]
+
+
+def open_live(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function("window.wordcabLive && window.wordcabLive.connected() && window.wordcabLive.synced()")
+    page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+
+
+def status_of(call_id: str) -> str:
+    return Call.objects.get(public_id=call_id).status
+
+
+def test_a_call_placed_through_the_api_appears_and_completes_on_the_wallboard_without_a_reload(
+    live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
+):
+    page = signed_in_page(alice)
+    open_live(page, f"{live_asgi_url}/")
+    expect(page.locator("[data-live-status]")).to_have_text("Live")
+
+    call_id = place_call_through_the_api(live_asgi_url, alice, agent.public_id, "+14155550123")
+
+    row = page.locator(f"#live-call-{call_id}")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("Reminder bot")
+    ended = page.locator(f"#ended-calls #live-call-{call_id}")
+    expect(ended.locator(".badge")).to_have_text("Completed", timeout=20_000)
+    expect(page.locator('[data-count="completed"]')).to_have_text("1")
+    expect(page.locator('[data-count="ringing"]')).to_have_text("0")
+    expect(page.locator('[data-count="in_progress"]')).to_have_text("0")
+    expect(page.locator("#active-calls tr")).to_have_count(0)
+    expect(page.locator(f'#occupancy li[data-agent-id="{agent.public_id}"] [data-agent-today]')).to_have_text("1")
+    assert page.evaluate("window.__sameDocument") is True
+    assert status_of(call_id) == CallStatus.COMPLETED
+    screenshot(page, "wallboard-call-completed")
+
+
+def test_after_the_socket_drops_the_page_shows_what_happened_meanwhile(
+    live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
+):
+    page = signed_in_page(alice)
+    open_live(page, f"{live_asgi_url}/")
+
+    page.evaluate("window.wordcabLive.drop()")  # closed like a network failure; reconnect held
+    expect(page.locator("#live-banner")).to_be_visible()
+    expect(page.locator("[data-live-status]")).to_have_text("Reconnecting…")
+
+    busy_id = place_call_through_the_api(live_asgi_url, alice, agent.public_id, "+14155550163")
+    done_id = place_call_through_the_api(live_asgi_url, alice, agent.public_id, "+14155550123")
+    wait_for(
+        lambda: status_of(busy_id) in CallStatus.terminal() and status_of(done_id) in CallStatus.terminal(),
+        timeout=20,
+        what="both calls to end while the page is disconnected",
+    )
+    expect(page.locator(f"#live-call-{done_id}")).to_have_count(0)  # nothing arrived while down
+    screenshot(page, "wallboard-disconnected")
+
+    page.evaluate("window.wordcabLive.resume()")
+    expect(page.locator("#live-banner")).to_be_hidden()
+    expect(page.locator(f"#ended-calls #live-call-{done_id} .badge")).to_have_text("Completed")
+    expect(page.locator(f"#ended-calls #live-call-{busy_id} .badge")).to_have_text("No Answer")
+    expect(page.locator('[data-count="completed"]')).to_have_text("1")
+    expect(page.locator('[data-count="no_answer"]')).to_have_text("1")
+    assert page.evaluate("window.__sameDocument") is True
+
+    # and it is live again: a third call arrives over the new socket
+    third_id = place_call_through_the_api(live_asgi_url, alice, agent.public_id, "+14155550171")
+    expect(page.locator(f"#ended-calls #live-call-{third_id} .badge")).to_have_text("Failed", timeout=20_000)
+    expect(page.locator('[data-count="failed"]')).to_have_text("1")
+    screenshot(page, "wallboard-after-reconnect")
+
+
+def test_the_campaign_page_counts_its_calls_live(
+    live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
+):
+    campaign = Campaign.objects.create(name="Spring reminders", agent=agent, status=CampaignStatus.RUNNING)
+    page = signed_in_page(alice)
+    open_live(page, f"{live_asgi_url}/campaigns/{campaign.public_id}/")
+    expect(page.locator('[data-campaign-count="total"]')).to_have_text("0")
+
+    for number in ("+14155550123", "+14155550150", "+14155550184"):
+        call_create(agent=agent, to_number=number, actor=alice, campaign=campaign)
+    call_create(agent=agent, to_number="+14155550131", actor=alice)  # not in the campaign
+
+    expect(page.locator('[data-campaign-count="total"]')).to_have_text("3")
+    expect(page.locator('[data-campaign-count="completed"]')).to_have_text("2", timeout=20_000)
+    expect(page.locator('[data-campaign-count="no_answer"]')).to_have_text("1", timeout=20_000)
+    expect(page.locator("#campaign-calls tr")).to_have_count(3)
+    assert page.evaluate("window.__sameDocument") is True
+    screenshot(page, "campaign-live")
