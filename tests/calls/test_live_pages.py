@@ -31,7 +31,12 @@ def test_the_wallboard_shows_counts_active_calls_and_occupancy(bob):
     assert f'id="live-call-{ringing.public_id}"' in html
     assert "Reminder bot" in html
     counts = page.context["counts"]
-    assert (counts["ringing"], counts["in_progress"], counts["completed"], counts["no_answer"]) == (1, 1, 1, 1)
+    assert (counts["ringing"], counts["in_progress"], counts["completed"], counts["no_answer"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert page.context["agents"][0]["active"] == 2
     state = json.loads(html.split('id="wallboard-state" type="application/json">')[1].split("</script>")[0])
     assert set(state["calls"]) == {c.public_id for c in Call.objects.filter(status__in=CallStatus.active())}
@@ -95,7 +100,8 @@ def test_the_demo_command_can_run_twice(db, capsys):
     call_command("demo", calls=3)
     call_command("demo", calls=2)
     out = capsys.readouterr().out
-    assert "3 calls placed" in out and "2 calls placed" in out
+    assert "3 calls placed" in out
+    assert "2 calls placed" in out
     assert Agent.objects.filter(public_id__startswith="agent_demo_").count() == 3
     assert Campaign.objects.count() == 2
     assert Call.objects.count() == 5
@@ -115,7 +121,8 @@ def test_the_campaign_page_shows_counts_and_calls(bob):
     counts = page.context["summary"]["counts"]
     assert (counts["total"], counts["completed"], counts["ringing"]) == (2, 1, 1)
     board = signed_in(bob).get(f"/campaigns/{campaign.public_id}/board")
-    assert board.status_code == 200 and "<html" not in board.content.decode()
+    assert board.status_code == 200
+    assert "<html" not in board.content.decode()
 
 
 def test_an_unknown_campaign_is_a_404(bob):

@@ -23,7 +23,7 @@ def fast_simulator(settings):
 
 def place_call_through_the_api(base_url: str, user, agent_id: str, phone_number: str) -> str:
     _, raw = api_key_create(user=user, name="e2e")
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 -- http to our own live test server
         f"{base_url}/v1/agents/{agent_id}/calls",
         data=json.dumps({"phone_number": phone_number}).encode(),
         headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
@@ -36,7 +36,9 @@ def place_call_through_the_api(base_url: str, user, agent_id: str, phone_number:
 
 def open_live(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_function("window.wordcabLive && window.wordcabLive.connected() && window.wordcabLive.synced()")
+    page.wait_for_function(
+        "window.wordcabLive && window.wordcabLive.connected() && window.wordcabLive.synced()"
+    )
     page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
 
 
@@ -62,7 +64,9 @@ def test_a_call_placed_through_the_api_appears_and_completes_on_the_wallboard_wi
     expect(page.locator('[data-count="ringing"]')).to_have_text("0")
     expect(page.locator('[data-count="in_progress"]')).to_have_text("0")
     expect(page.locator("#active-calls tr")).to_have_count(0)
-    expect(page.locator(f'#occupancy li[data-agent-id="{agent.public_id}"] [data-agent-today]')).to_have_text("1")
+    expect(page.locator(f'#occupancy li[data-agent-id="{agent.public_id}"] [data-agent-today]')).to_have_text(
+        "1"
+    )
     assert page.evaluate("window.__sameDocument") is True
     assert status_of(call_id) == CallStatus.COMPLETED
     screenshot(page, "wallboard-call-completed")
