@@ -432,3 +432,39 @@ def test_a_viewer_may_list_numbers_but_not_add_or_release_them(api, bob):
     assert api(bob).post("/v1/numbers", {"number": "+14155550122"}, format="json").status_code == 403
     assert api(bob).delete(f"/v1/numbers/{number.public_id}").status_code == 403
     assert PhoneNumber.objects.count() == 1
+
+
+def test_creating_an_agent_with_a_number_held_elsewhere_creates_nothing(api, alice):
+    PhoneNumberFactory(number="+14155550111", agent=AgentFactory(public_id="agent_other"))
+    response = api(alice).post(
+        "/v1/agents", {"id": "agent_new", "name": "New", "phone_numbers": ["+14155550111"]}, format="json"
+    )
+    assert response.status_code == 409
+    assert error_of(response)["agent_id"] == "agent_other"
+    assert not Agent.objects.filter(public_id="agent_new").exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_same_number_typed_two_ways_counts_once(api, alice, agent):
+    response = api(alice).patch(
+        f"/v1/agents/{agent.public_id}", {"phone_numbers": ["+14155550111", "(415) 555-0111"]}, format="json"
+    )
+    assert response.json()["phone_numbers"] == ["+14155550111"]
+    assert PhoneNumber.objects.count() == 1
+
+
+def test_moving_a_number_between_agents_through_the_api_takes_two_audited_steps(api, alice, agent):
+    other = AgentFactory(public_id="agent_other")
+    number = PhoneNumberFactory(number="+14155550111", agent=other)
+    client = api(alice)
+    assert (
+        client.patch(f"/v1/numbers/{number.public_id}", {"agent_id": None}, format="json").status_code == 200
+    )
+    assert (
+        client.patch(f"/v1/numbers/{number.public_id}", {"agent_id": "agent_abc"}, format="json").status_code
+        == 200
+    )
+    assert [
+        (e.before["agent_id"], e.after["agent_id"])
+        for e in AuditEvent.objects.filter(object_id=number.public_id).order_by("id")
+    ] == [("agent_other", None), (None, "agent_abc")]
