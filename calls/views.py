@@ -1,13 +1,208 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages of the calls app: the calls list (filters, live rows, CSV), the call page with its timeline, and
+the place-a-test-call form. Thin: the same filters, services and lifecycle as the API."""
 
-from calls.models import Call, Campaign
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ValidationError
+
+from agents.models import Agent
+from calls.api import CallCreateInput
+from calls.filters import CallFilter
+from calls.lifecycle import call_hangup
+from calls.models import Call, CallStatus, Campaign, Direction
+from calls.serializers import CallOutput
+from calls.services import agent_get, call_create, call_get, calls_for_display
+from wordcab_admin.api.errors import DomainError, _first_validation_error
 from wordcab_admin.roles import Capability, require
+
+PAGE_SIZE = 50
+CSV_FIELDS = [
+    "id", "agent_id", "campaign_id", "direction", "from_number", "phone_number", "status", "end_reason",
+    "error_code", "error_message", "max_duration", "record", "jurisdiction", "consent_delivered_at",
+    "created_at", "answered_at", "ended_at", "duration",
+]  # fmt: skip
+
+
+def _filtered(request: HttpRequest) -> CallFilter:
+    params = request.GET.copy()
+    for key in (
+        "status",
+        "agent_id",
+        "campaign_id",
+        "direction",
+        "phone_number",
+        "created_after",
+        "created_before",
+    ):
+        if params.get(key) == "":
+            params.pop(key)  # an empty select means "any"
+    return CallFilter(params, queryset=calls_for_display())
 
 
 @require(Capability.VIEW)
+@require_GET
 def call_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/list.html", {"calls": Call.objects.select_related("agent")[:100]})
+    filters = _filtered(request)
+    calls: list[Call] = []
+    older = None
+    if filters.is_valid():
+        rows = filters.qs.order_by("-id")
+        before = request.GET.get("before", "")
+        if before.isdigit():
+            rows = rows.filter(pk__lt=int(before))
+        calls = list(rows[: PAGE_SIZE + 1])
+        if len(calls) > PAGE_SIZE:
+            calls = calls[:PAGE_SIZE]
+            query = request.GET.copy()
+            query["before"] = str(calls[-1].pk)
+            older = query.urlencode()
+    export = request.GET.copy()
+    export.pop("before", None)
+    context = {
+        "calls": calls,
+        "filters": filters,
+        "errors": filters.errors,
+        "older": older,
+        "export_query": export.urlencode(),
+        "statuses": CallStatus.choices,
+        "directions": Direction.choices,
+        "agents": Agent.objects.order_by("name").only("public_id", "name"),
+        "campaigns": Campaign.objects.order_by("-id").only("public_id", "name")[:200],
+        "selected": request.GET,
+        "filtered": any(request.GET.get(k) for k in filters.filters),
+    }
+    return render(request, "calls/list.html", context)
+
+
+@require(Capability.VIEW)
+@require_GET
+def call_export(request: HttpRequest) -> HttpResponse:
+    """The filtered calls list as CSV, streamed, so a large export never sits in memory."""
+    filters = _filtered(request)
+    if not filters.is_valid():
+        return HttpResponse(
+            "Invalid filters: " + filters.errors.as_text(), status=400, content_type="text/plain"
+        )
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    def rows() -> Iterator[str]:
+        writer = csv.writer(Echo())
+        yield writer.writerow(CSV_FIELDS)
+        for call in filters.qs.order_by("-id").iterator(chunk_size=2000):
+            data = CallOutput(call).data
+            error = data["error"] or {}
+            data.update(error_code=error.get("code", ""), error_message=error.get("message", ""))
+            yield writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="calls.csv"'
+    return response
+
+
+def _detail_context(call: Call) -> dict:
+    return {"call": call, "events": list(call.events.order_by("received_at", "id")[:1000])}
+
+
+@require(Capability.VIEW)
+@require_GET
+def call_detail(request: HttpRequest, call_id: str) -> HttpResponse:
+    return render(request, "calls/detail.html", _detail_context(_page_call(call_id)))
+
+
+@require(Capability.VIEW)
+@require_GET
+def call_detail_partial(request: HttpRequest, call_id: str) -> HttpResponse:
+    return render(request, "calls/_call_detail.html", _detail_context(_page_call(call_id)))
+
+
+@require(Capability.VIEW)
+@require_GET
+def call_row(request: HttpRequest, call_id: str) -> HttpResponse:
+    return render(request, "calls/_call_row.html", {"call": _page_call(call_id)})
+
+
+def _page_call(call_id: str) -> Call:
+    from django.http import Http404
+
+    try:
+        return call_get(call_id=call_id)
+    except DomainError:
+        raise Http404(f"No call {call_id}") from None
+
+
+@require(Capability.OPERATE)
+@require_POST
+def call_hangup_view(request: HttpRequest, call_id: str) -> HttpResponse:
+    call = _page_call(call_id)
+    try:
+        call_hangup(call=call, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    if request.headers.get("HX-Request"):
+        return render(request, "calls/_call_detail.html", _detail_context(_page_call(call_id)))
+    return redirect("calls:detail", call_id=call_id)
+
+
+@require(Capability.OPERATE)
+@require_POST
+def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
+    """The agent page's "place a test call" form: the same validation and service as the API."""
+    from django.http import Http404
+
+    try:
+        agent = agent_get(agent_id=agent_id)
+    except DomainError:
+        raise Http404(f"No agent {agent_id}") from None
+    data = {
+        "phone_number": request.POST.get("phone_number", "").strip(),
+        "context": request.POST.get("context", ""),
+        "record": "true" if request.POST.get("record") else "false",
+        "idempotency_key": request.POST.get("idempotency_key") or str(uuid.uuid4()),
+    }
+    if request.POST.get("max_duration", "").strip():
+        data["max_duration"] = request.POST["max_duration"].strip()
+    error_field, error = None, ""
+    try:
+        serializer = CallCreateInput(data=data)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        call, _ = call_create(
+            agent=agent,
+            to_number=valid["phone_number"],
+            context=valid["context"],
+            max_duration=valid.get("max_duration"),
+            record=valid.get("record"),
+            idempotency_key=valid["idempotency_key"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        error_field, error, _code = _first_validation_error(exc.detail)
+    except DomainError as exc:
+        error_field, error = exc.field, exc.message
+    if error:
+        if request.headers.get("HX-Request"):
+            context = {"agent": agent, "error": error, "error_field": error_field, "values": request.POST}
+            return render(request, "calls/_place_call_form.html", context)
+        messages.error(request, f"Call not placed: {error}")
+        return redirect(request.headers.get("Referer") or reverse("calls:list"))
+    url = reverse("calls:detail", kwargs={"call_id": call.public_id})
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 @require(Capability.VIEW)
