@@ -21,6 +21,7 @@ urlpatterns = [
     path("v1/", include("wordcab_admin.api.urls")),
     path("", include("agents.urls")),
     path("", include("calls.urls")),
+    path("", include("calls.live_urls")),
     path("", include("compliance.urls")),
     path("django-admin/", admin.site.urls),
 ]
