@@ -11,6 +11,8 @@ install: $(STAMP)
 
 # Reinstall only when the dependency list changed: a second `make install` takes well under a second.
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Wordcab Admin needs Python 3.11 or newer: run make PYTHON=python3.12 (or similar)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
