@@ -427,3 +427,16 @@ def test_a_file_that_is_not_utf8_is_refused_readably(alice, agent):
     )
     assert response.status_code == 400
     assert b"not UTF-8" in response.content
+
+
+def test_the_list_pages_do_not_grow_queries_with_rows(alice, django_assert_max_num_queries):
+    for _ in range(30):
+        agent = AgentFactory()
+        PhoneNumberFactory(agent=agent)
+        PhoneNumberFactory()
+    client = client_for(alice)
+    client.get("/numbers/")  # warm the session and role caches
+    with django_assert_max_num_queries(10):
+        assert client.get("/numbers/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/agents/").status_code == 200
