@@ -56,8 +56,13 @@ def _is_htmx(request: HttpRequest) -> bool:
 @require(Capability.VIEW)
 def agent_list(request: HttpRequest, create_form: AgentCreateForm | None = None) -> HttpResponse:
     query = request.GET.get("q", "")
-    agents = selectors.agent_search(query=query)[:200]
-    context = {"agents": agents, "query": query, "form": create_form or AgentCreateForm()}
+    page = Paginator(selectors.agent_search(query=query), 100).get_page(request.GET.get("page"))
+    context = {
+        "agents": page.object_list,
+        "page": page,
+        "query": query,
+        "form": create_form or AgentCreateForm(),
+    }
     if _is_htmx(request) and request.method == "GET":
         return render(request, "agents/_agent_rows.html", context)
     return render(request, "agents/list.html", context, status=400 if create_form else 200)

@@ -440,3 +440,13 @@ def test_the_list_pages_do_not_grow_queries_with_rows(alice, django_assert_max_n
         assert client.get("/numbers/").status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get("/agents/").status_code == 200
+
+
+def test_the_agent_list_pages_through_many_agents(bob):
+    AgentFactory.create_batch(105)
+    client = client_for(bob)
+    first = client.get("/agents/").content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get("/agents/", {"page": 2}).content.decode()
+    assert "Page 2 of 2" in second
+    assert second.count('<tr>\n  <td><a href="/agents/') == 5
