@@ -38,8 +38,25 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery staple"  # what tests/factories.py UserFactory sets
 
 
+@pytest.fixture(scope="session")
+def _live_server_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """At the end of the session, before the test database is dropped, end the database sessions that
+    the live server's request threads left open (each request runs in a thread of its own that Django
+    does not close on exit); PostgreSQL would otherwise refuse to drop a database still in use."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
-def live_asgi_url(transactional_db) -> Iterator[str]:
+def live_asgi_url(_live_server_connections, transactional_db) -> Iterator[str]:
     """Base URL (`http://127.0.0.1:<port>`) of the ASGI app served by uvicorn in a background thread."""
     import uvicorn
 
