@@ -76,7 +76,8 @@ def _locked_call(
     provider: str | None,
     provider_call_id: str | None,
 ) -> Call:
-    calls = Call.objects.select_for_update()
+    # The call object is rendered after commit (live updates): load what it shows in the same query.
+    calls = Call.objects.select_for_update(of=("self",)).select_related("agent", "campaign", "recording")
     try:
         if call is not None:
             return calls.get(pk=call.pk)
@@ -229,7 +230,7 @@ def _after_transition(call: Call, *, hangup_provider: bool) -> None:
         countdown = call.max_duration
         transaction.on_commit(
             lambda: current_app.send_task(
-                "calls.max_duration_enforce", kwargs={"call_id": pk}, countdown=countdown
+                "calls.max_duration_enforce", kwargs={"call_id": pk}, countdown=countdown, ignore_result=True
             )
         )
     if call.status in _TERMINAL:
@@ -237,7 +238,9 @@ def _after_transition(call: Call, *, hangup_provider: bool) -> None:
 
         if hangup_provider and call.provider_call_id:
             transaction.on_commit(
-                lambda: current_app.send_task("calls.provider_hangup", kwargs={"call_id": pk})
+                lambda: current_app.send_task(
+                    "calls.provider_hangup", kwargs={"call_id": pk}, ignore_result=True
+                )
             )
         provider_for(call.provider).call_ended(call)
 

@@ -148,7 +148,8 @@ def _call_for_key(*, owner: Any, key: str, fingerprint: str) -> Call | None:
 
 
 def call_place_enqueue(*, call_id: int) -> None:
-    current_app.send_task("calls.place", kwargs={"call_id": call_id})
+    # ignore_result: nobody waits for it, and the Redis backend would otherwise subscribe to its result.
+    current_app.send_task("calls.place", kwargs={"call_id": call_id}, ignore_result=True)
 
 
 def call_place(*, call_id: int) -> str | None:
@@ -188,9 +189,9 @@ def idempotency_keys_prune(*, now: datetime | None = None, batch_size: int = 100
     pruned = 0
     while True:
         batch = list(
-            Call.objects.filter(idempotency_key__isnull=False, created_at__lt=cutoff).values_list("pk", flat=True)[
-                :batch_size
-            ]
+            Call.objects.filter(idempotency_key__isnull=False, created_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )[:batch_size]
         )
         if not batch:
             return pruned

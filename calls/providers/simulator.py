@@ -155,6 +155,7 @@ class SimulatorProvider(TelephonyProvider):
                     "calls.simulator_deliver",
                     kwargs={"call_public_id": public_id, "params": event.params},
                     countdown=event.delay,
+                    ignore_result=True,
                 )
 
         transaction.on_commit(schedule)
@@ -175,6 +176,8 @@ class SimulatorProvider(TelephonyProvider):
         pk = call.pk
         transaction.on_commit(
             lambda: current_app.send_task(
-                "recordings.simulate", kwargs={"call_id": pk, "talk_seconds": talk_seconds}
+                "recordings.simulate",
+                kwargs={"call_id": pk, "talk_seconds": talk_seconds},
+                ignore_result=True,
             )
         )
