@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import transaction
 
 from calls import lifecycle, recordings
 from calls.audio import SAMPLE_RATE, ulaw_frames
@@ -69,15 +70,16 @@ def stream_begin(*, call_id: str, call_sid: str, stream_sid: str, agent_id: str)
         call = Call.objects.select_related("agent").filter(provider_call_id=call_sid).first()
     if call is None or call.agent.public_id != agent_id:
         return None
-    lifecycle.call_stream_started(public_id=call.public_id, stream_sid=stream_sid)
-    snapshot = call_opener_snapshot(call=call)
+    with transaction.atomic():  # one commit for the three writes: starts are serialized per process
+        lifecycle.call_stream_started(public_id=call.public_id, stream_sid=stream_sid)
+        snapshot = call_opener_snapshot(call=call)
+        recording = recordings.recording_start(call=call) if call.record else None
     opener = None
     if snapshot:
         try:
             opener = opener_audio(snapshot)
         except SpeechUnavailable:
             log.exception("call %s: the consent opener cannot be played", call)
-    recording = recordings.recording_start(call=call) if call.record else None
     info = CallInfo(
         call_id=call.public_id,
         agent_id=call.agent.public_id,

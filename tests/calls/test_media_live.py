@@ -13,7 +13,7 @@ from calls.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
 from calls.models import CallStatus, Recording, RecordingStatus
 from calls.recordings import recordings_storage
 from compliance.openers import CONSENT_MARK, opener_create
-from tests.e2e.conftest import live_asgi_url  # noqa: F401 -- the fixture, shared with the browser tests
+from tests.e2e.conftest import _live_server_connections, live_asgi_url  # noqa: F401 -- fixtures shared with the browser tests
 from tests.factories import AgentFactory, CallFactory
 from wordcab_admin.twilio_signature import public_url, twilio_sign
 
