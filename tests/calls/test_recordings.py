@@ -14,7 +14,8 @@ from calls import recordings
 from calls.audio import tone_ulaw
 from calls.models import CallStatus, Recording, RecordingStatus
 from calls.recording_tasks import simulate_recording, upload_sweep
-from tests.factories import CallFactory
+from tests.calls.conftest import local_store_settings
+from tests.factories import AgentFactory, CallFactory
 from tests.helpers import wait_for
 
 try:
@@ -195,3 +196,28 @@ def test_the_sweep_requeues_an_upload_nobody_is_retrying(transactional_db, recor
     assert upload_sweep() == 1
     recording.refresh_from_db()
     assert recording.status == RecordingStatus.STORED
+
+
+def test_a_recorded_simulated_call_ends_with_a_stored_wav_of_its_talk_time(
+    settings, tmp_path, celery_worker_thread, api, alice
+):
+    settings.SIMULATOR_SPEED = 10
+    settings.RECORDINGS_SPOOL_DIR = tmp_path / "spool"
+    settings.STORAGES = {**settings.STORAGES, "recordings": local_store_settings(tmp_path)}
+    agent = AgentFactory()
+    created = api(alice).post(
+        f"/v1/agents/{agent.public_id}/calls", {"phone_number": "+14155550123", "record": True}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    call_id = created.json()["id"]
+    wait_for(
+        lambda: Recording.objects.filter(call__public_id=call_id, status=RecordingStatus.STORED).exists(),
+        timeout=60,
+        what="the simulated call's recording to be stored",
+    )
+    recording = Recording.objects.select_related("call").get(call__public_id=call_id)
+    talk = (recording.call.ended_at - recording.call.answered_at).total_seconds()
+    with wave.open(io.BytesIO(stored_bytes(recording)), "rb") as wav:
+        assert wav.getframerate() == 8000
+        assert abs(wav.getnframes() - talk * 8000) <= 0.02 * talk * 8000
+    assert api(alice).get(f"/v1/calls/{call_id}").json()["recording_url"] == f"/v1/calls/{call_id}/recording"
