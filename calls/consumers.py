@@ -34,6 +34,7 @@ from channels.layers import get_channel_layer
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from calls.events import LIVE_GROUP
 from wordcab_admin.accounts import api_key_authenticate
@@ -148,6 +149,8 @@ class Hub:
         while True:
             try:
                 message = await layer.receive(channel_name)
+            except RedisTimeout:  # an idle blocking pop that outlived the socket timeout: just ask again
+                continue
             except (OSError, RedisError) as exc:  # Redis went away: keep trying, pages resync when it is back
                 logger.warning("live hub: channel layer receive failed: %s", exc)
                 await asyncio.sleep(1)

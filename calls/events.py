@@ -7,6 +7,7 @@ process (calls/consumers.py), which fans the ready-made text out to its own conn
 costs one serialization and one Redis message per web process, however many people are watching."""
 
 import asyncio
+import atexit
 import json
 import logging
 import os
@@ -34,11 +35,11 @@ def publish_call_update_on_commit(call: Call) -> None:
 
 def call_update_publish(*, call: Call) -> None:
     """Serialize the call (and its campaign) once and broadcast it now. Use the _on_commit form in services."""
+    # Read back what was committed, with everything the call object shows, in one query.
+    call = Call.objects.select_related("agent", "campaign__agent", "recording").get(pk=call.pk)
     events = [live_event_for_call(call)]
     if call.campaign_id:
-        events.append(
-            live_event_for_campaign(Campaign.objects.select_related("agent").get(pk=call.campaign_id))
-        )
+        events.append(live_event_for_campaign(call.campaign))
     live_events_send(events)
 
 
@@ -74,31 +75,64 @@ def live_event_for_campaign(campaign: Campaign) -> dict:
 
 
 def live_events_send(events: list[dict]) -> None:
-    """Send ready events to every web process's hub. A broadcast failure is logged, never raised:
-    the change it announces is already committed, and a reconnecting page resynchronizes anyway."""
-    layer = get_channel_layer()
-    if layer is None or not events:
-        return
-    message = {"type": LAYER_MESSAGE_TYPE, "events": events}
-    try:
-        _publisher().run(layer.group_send(LIVE_GROUP, message))
-    except (TimeoutError, RedisError, OSError) as exc:  # futures' and asyncio's timeouts are TimeoutError
-        logger.warning("live update not broadcast (%s): %s", type(exc).__name__, exc)
+    """Queue ready events for every web process's hub, in order, without waiting for Redis. A broadcast
+    failure is logged, never raised: the change it announces is already committed, and a reconnecting
+    page resynchronizes anyway."""
+    if events and get_channel_layer() is not None:
+        _publisher().submit(events)
+
+
+def live_events_flush(timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
+    """Wait until everything queued so far has been handed to Redis (tests; process exit)."""
+    if _instance is not None and _instance.pid == os.getpid():
+        _instance.flush(timeout)
 
 
 class _Publisher:
-    """A private event loop on a daemon thread, so that sync code (request threads, Celery tasks)
-    reuses one Redis connection pool instead of a new loop and connection per message
-    (what a bare async_to_sync would do outside an ASGI request). Calls block until sent, in order."""
+    """One event loop on a daemon thread per process sends the queue to the channel layer: callers (request
+    threads, Celery tasks) never wait for Redis, one connection pool is reused (a bare async_to_sync would
+    make a loop and a connection per message outside an ASGI request), order is kept, and whatever queued
+    up while a send was in flight leaves in the next single group_send."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True)
         self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+        atexit.register(self.flush)
 
-    def run(self, coroutine) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+    async def _start(self) -> None:
+        self.queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+        self.sender = asyncio.create_task(self._send_forever())
+
+    def submit(self, events: list[dict]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, events)
+
+    async def _send_forever(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            batch = list(await self.queue.get())
+            taken = 1
+            while not self.queue.empty():
+                batch.extend(self.queue.get_nowait())
+                taken += 1
+            try:
+                message = {"type": LAYER_MESSAGE_TYPE, "events": batch}
+                await asyncio.wait_for(layer.group_send(LIVE_GROUP, message), PUBLISH_TIMEOUT_SECONDS)
+            except (TimeoutError, RedisError, OSError) as exc:
+                logger.warning("%d live updates not broadcast (%s): %s", len(batch), type(exc).__name__, exc)
+            finally:
+                for _ in range(taken):
+                    self.queue.task_done()
+
+    def flush(self, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
+        if os.getpid() != self.pid or not self.thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout=timeout)
+        except TimeoutError:
+            logger.warning("live updates still queued after %.0f s", timeout)
 
 
 _lock = threading.Lock()

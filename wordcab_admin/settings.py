@@ -194,7 +194,9 @@ CELERY_IMPORTS = ["calls.recording_tasks"]  # task modules not named tasks.py
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
+        # socket_timeout above channels-redis's 5 s blocking pop: redis-py's default (5 s) races it and the
+        # receive fails with "Timeout reading" every idle 5 s.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 5000, "expiry": 30},
     }
 }
 
