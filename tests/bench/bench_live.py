@@ -418,8 +418,7 @@ def run_phase(name: str, server, url: str, headers: dict, clients: int, events, 
         f"  {name:>9} {clients:>4} clients × {RATE}/s: p50={summary['p50']:.1f} ms p99={summary['p99']:.1f} ms "
         f"max={summary['max']:.0f} ms lost={summary['lost']} ({summary['lost_pct']:.1f}%) "
         f"frames/s={summary['frames_per_s']:.0f} server CPU={summary['server_cpu']:.0f}% "
-        f"client CPU={summary['client_cpu']:.0f}%"
-        + (f" callback errors={failures}" if failures else ""),
+        f"client CPU={summary['client_cpu']:.0f}%" + (f" callback errors={failures}" if failures else ""),
         flush=True,
     )
     return summary
@@ -439,6 +438,7 @@ def main() -> int:
     for clients in LOADS:
         ours_events = create_calls(count // 3 + RATE, f"O{clients}x")[:count]
         ref_events = create_calls(count // 3 + RATE, f"R{clients}x")[:count]
+        ref_payloads = call_payloads(ref_events)
         server = start_server(env)
         try:
             ours = run_phase(
@@ -447,7 +447,7 @@ def main() -> int:
             )  # fmt: skip
             reference = run_phase(
                 "reference", server, f"{ws_base}/ws/raw", {}, clients, ref_events,
-                lambda payloads=call_payloads(ref_events): (asyncio.run(send_group(payloads)), 0),
+                lambda payloads=ref_payloads: (asyncio.run(send_group(payloads)), 0),
             )  # fmt: skip
         finally:
             stop_server(server)
