@@ -462,8 +462,15 @@
       if (!fresh) return;
       var old = document.getElementById("call-row-" + id);
       if (old) old.replaceWith(fresh);
-      else if (prepend) self.root.insertBefore(fresh, self.root.firstChild);
-      else return;
+      else if (prepend) {
+        self.root.insertBefore(fresh, self.root.firstChild);
+        var table = self.root.closest("table");
+        if (table && table.hidden) { // the empty list's placeholder gives way to its first call
+          table.hidden = false;
+          var empty = table.parentElement.querySelector(".empty");
+          if (empty) empty.remove();
+        }
+      } else return;
       if (window.htmx) window.htmx.process(fresh);
       if (animate) flash(fresh);
     }).catch(function () { /* the next update or resync repaints it */ }).then(function () {
