@@ -33,9 +33,9 @@ def main(argv: list[str]) -> int:
             page.get_by_role("button", name="Start the demo").click()
             page.wait_for_url(f"{base}/")
             page.wait_for_function(
-                "Number(document.querySelector('#count-in_progress')?.textContent || 0) >= 3", timeout=60_000
+                "document.querySelectorAll('#active-calls tr').length >= 3", timeout=60_000
             )
-            page.wait_for_timeout(4000)  # let a few calls finish, so both tables have rows
+            page.wait_for_timeout(2500)  # let a few calls finish, so both tables have rows
         page.screenshot(path=str(HERE / "dashboard.png"), full_page=False)
         browser.close()
     print(f"saved {HERE / 'dashboard.png'}")

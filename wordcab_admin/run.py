@@ -170,7 +170,9 @@ def stop_on_sigterm() -> None:
 
 
 def port_is_free(port: int) -> bool:
+    """Nobody listens on 127.0.0.1:port (connections of a previous run still in TIME_WAIT don't count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
