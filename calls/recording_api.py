@@ -10,6 +10,8 @@ with `?download=1`, which also asks the browser to save the file."""
 import re
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -58,6 +60,18 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 class CallRecordingApi(APIView):
     read_capability = Capability.PLAYBACK
 
+    @extend_schema(
+        operation_id="calls_recording_retrieve",
+        parameters=[
+            OpenApiParameter("download", bool, description="Save as a file (audited as a download)"),
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=start-end"),
+        ],
+        responses={
+            (200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="The whole WAV"),
+            (206, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="The requested range"),
+            416: OpenApiResponse(description="Range not satisfiable; Content-Range: bytes */size"),
+        },
+    )
     def get(self, request: Request, call_id: str) -> HttpResponse:
         call = Call.objects.select_related("recording").filter(public_id=call_id).first()
         if call is None:

@@ -89,6 +89,40 @@ def opener_create(
     return opener
 
 
+def opener_update(
+    *,
+    actor,
+    opener: ConsentOpener,
+    changes: dict,
+    upload: UploadedFile | None = None,
+) -> ConsentOpener:
+    """Change jurisdiction, agent, language or text; new audio when uploaded, or spoken again when the
+    text or language of a synthesized opener changed. Calls already snapshotted keep what they played."""
+    before = _audit_view(opener)
+    for name in ("jurisdiction", "language", "text"):
+        if name in changes:
+            value = changes[name].strip()
+            setattr(opener, name, value.upper() if name == "jurisdiction" else value)
+    if "agent" in changes:
+        opener.agent = changes["agent"]
+    if not opener.text:
+        raise Unprocessable("Write what the opener says", field="text")
+    spoken_changed = before["text"] != opener.text or before["language"] != opener.language
+    if upload is not None or (opener.audio_source == OpenerAudioSource.SYNTHESIZED and spoken_changed):
+        _set_audio(opener, upload=upload)
+    with transaction.atomic():
+        opener.save()
+        audit_record(
+            actor=actor,
+            action="consent_opener.updated",
+            object_type="consent_opener",
+            object_id=str(opener.pk),
+            before=before,
+            after=_audit_view(opener),
+        )
+    return opener
+
+
 def opener_resynthesize(*, actor, opener: ConsentOpener) -> ConsentOpener:
     """Replace the opener's audio with the TTS reading of its text."""
     before = _audit_view(opener)

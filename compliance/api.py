@@ -1,0 +1,114 @@
+"""`/v1/consent-openers[/{id}]`: list, create, read, update, delete consent openers.
+
+JSON bodies have the opener's text spoken by the local TTS; a multipart body with an `audio` file (WAV or
+MP3) uses that recording instead. Everyone who can read may list them; changes need the compliance role."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from agents.models import Agent
+from compliance import openers
+from compliance.models import ConsentOpener
+from wordcab_admin.api.validation import validated
+from wordcab_admin.roles import Capability
+
+
+class OpenerOutput(serializers.ModelSerializer):
+    agent_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConsentOpener
+        fields = [
+            "id", "jurisdiction", "agent_id", "language", "text", "audio_source", "source_filename",
+            "duration_seconds", "audio_sha256", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_agent_id(self, opener: ConsentOpener) -> str | None:
+        return opener.agent.public_id if opener.agent_id else None
+
+
+class OpenerFields(serializers.Serializer):
+    jurisdiction = serializers.RegexField(
+        r"^([A-Za-z]{2}(-[A-Za-z0-9]{1,3})?)?$", max_length=8, allow_blank=True, required=False
+    )
+    agent_id = serializers.CharField(max_length=64, allow_null=True, required=False)
+    language = serializers.RegexField(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=16, required=False)
+    text = serializers.CharField(max_length=2000)
+    audio = serializers.FileField(required=False)
+
+    def validate_agent_id(self, value: str | None) -> Agent | None:
+        if not value:
+            return None
+        try:
+            return Agent.objects.get(public_id=value)
+        except Agent.DoesNotExist:
+            raise serializers.ValidationError(f"No agent {value}") from None
+
+
+class OpenerUpdateFields(OpenerFields):
+    text = serializers.CharField(max_length=2000, required=False)
+
+
+def _openers():
+    return ConsentOpener.objects.select_related("agent").defer("audio")
+
+
+def _opener(opener_id: int) -> ConsentOpener:
+    try:
+        return ConsentOpener.objects.select_related("agent").get(pk=opener_id)
+    except ConsentOpener.DoesNotExist:
+        raise Http404(f"No consent opener {opener_id}") from None
+
+
+class OpenerListApi(APIView):
+    write_capability = Capability.COMPLIANCE
+
+    @extend_schema(operation_id="consent_openers_list", responses=OpenerOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(_openers(), request, view=self)
+        return paginator.get_paginated_response(OpenerOutput(page, many=True).data)
+
+    @extend_schema(operation_id="consent_openers_create", request=OpenerFields, responses={201: OpenerOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(OpenerFields, request.data)
+        opener = openers.opener_create(
+            actor=request.user,
+            jurisdiction=data.get("jurisdiction", ""),
+            agent=data.get("agent_id"),
+            language=data.get("language", "en-US"),
+            text=data["text"],
+            upload=data.get("audio"),
+        )
+        return Response(OpenerOutput(opener).data, status=201)
+
+
+class OpenerDetailApi(APIView):
+    write_capability = Capability.COMPLIANCE
+
+    @extend_schema(operation_id="consent_openers_retrieve", responses=OpenerOutput)
+    def get(self, request: Request, opener_id: int) -> Response:
+        return Response(OpenerOutput(_opener(opener_id)).data)
+
+    @extend_schema(operation_id="consent_openers_update", request=OpenerUpdateFields, responses=OpenerOutput)
+    def patch(self, request: Request, opener_id: int) -> Response:
+        opener = _opener(opener_id)
+        data = validated(OpenerUpdateFields, request.data, partial=True)
+        changes = {name: data[name] for name in ("jurisdiction", "language", "text") if name in data}
+        if "agent_id" in data:
+            changes["agent"] = data["agent_id"]
+        opener = openers.opener_update(
+            actor=request.user, opener=opener, changes=changes, upload=data.get("audio")
+        )
+        return Response(OpenerOutput(opener).data)
+
+    @extend_schema(operation_id="consent_openers_delete", responses={204: None})
+    def delete(self, request: Request, opener_id: int) -> Response:
+        openers.opener_delete(actor=request.user, opener=_opener(opener_id))
+        return Response(status=204)
