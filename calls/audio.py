@@ -160,7 +160,8 @@ def speechlike_pcm16(*, seconds: float, seed: int = 0, block_seconds: float = 1.
 
 
 def wav_peaks(path: Path | str, *, buckets: int = 200) -> list[int]:
-    """Per-bucket peak level 0–100 of a 16-bit WAV, read in chunks (any length, flat memory)."""
+    """Per-bucket peak of a 16-bit WAV, 0–100 relative to the loudest bucket (a waveform fills its
+    box, as players draw it), read in chunks (any length, flat memory)."""
     with wave.open(str(path), "rb") as wav:
         frames = wav.getnframes()
         if frames == 0:
@@ -171,9 +172,9 @@ def wav_peaks(path: Path | str, *, buckets: int = 200) -> list[int]:
             chunk = wav.readframes(per_bucket)
             if not chunk:
                 break
-            peak = audioop.max(chunk, 2)  # interleaved stereo: the louder of both channels
-            peaks.append(min(100, round(100 * peak / 32768)))
-        return peaks
+            peaks.append(audioop.max(chunk, 2))  # interleaved stereo: the louder of both channels
+    loudest = max(peaks, default=0)
+    return [round(100 * peak / loudest) for peak in peaks] if loudest else [0] * len(peaks)
 
 
 def wav_duration(path: Path | str) -> float:

@@ -84,7 +84,7 @@ def test_a_simulated_call_gets_a_real_8khz_wav_of_its_talk_time(
     assert recording.duration_seconds == pytest.approx(6, abs=0.05)
     assert recording.expires_at == recording.stored_at + timedelta(days=30)
     assert len(recording.peaks) == 200
-    assert max(recording.peaks) > 10
+    assert max(recording.peaks) == 100  # relative to the loudest moment
     assert not Path(recording_store / "spool" / f"{call.public_id}.wav").exists()
 
 

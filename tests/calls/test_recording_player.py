@@ -1,0 +1,50 @@
+"""The call page's recording player in Chromium: waveform, playback through the session, the audit event."""
+
+import pytest
+from django.utils import timezone
+
+from calls.models import CallStatus
+from calls.recording_tasks import simulate_recording
+from compliance.models import AuditEvent
+from tests.e2e.conftest import (  # noqa: F401 -- fixtures shared with the browser tests
+    _live_server_connections,
+    browser,
+    browser_page,
+    live_asgi_url,
+    screenshot,
+    signed_in_page,
+)
+from tests.factories import CallFactory
+from tests.helpers import wait_for
+
+
+@pytest.mark.browser
+def test_an_operator_plays_a_recording_from_the_call_page_and_it_is_audited(
+    signed_in_page,  # noqa: F811
+    live_asgi_url,  # noqa: F811
+    recording_store,
+    uploads_in_place,
+    alice,
+):
+    call = CallFactory(
+        status=CallStatus.COMPLETED, record=True, answered_at=timezone.now(), ended_at=timezone.now()
+    )
+    simulate_recording(call_id=call.pk, talk_seconds=4)
+    page = signed_in_page(alice)
+    page.goto(f"{live_asgi_url}/calls/{call.public_id}/")
+    waveform = page.locator("[data-waveform]")
+    assert waveform.locator("rect").count() == 201  # 200 peaks and the progress overlay
+    assert page.get_by_role("button", name="Download WAV").is_visible()
+    assert not AuditEvent.objects.filter(action="recording.played").exists()  # preload="none"
+    waveform.click(position={"x": 20, "y": 30})
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-audio]'); return a.duration > 3.9 && a.currentTime > 0; }"
+    )
+    screenshot(page, "call-recording-player")
+    wait_for(
+        lambda: AuditEvent.objects.filter(
+            action="recording.played", actor=alice, object_id=call.public_id
+        ).exists(),
+        timeout=10,
+        what="the playback's audit event",
+    )
