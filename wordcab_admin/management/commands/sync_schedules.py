@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from wordcab_admin.schedules import PERIODIC
+from wordcab_admin import schedules
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         names = []
-        for name, task, every in PERIODIC:
+        for name, task, every in schedules.PERIODIC:
             seconds = int(every.total_seconds())
             interval, _ = IntervalSchedule.objects.get_or_create(
                 every=seconds, period=IntervalSchedule.SECONDS
