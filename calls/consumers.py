@@ -49,6 +49,7 @@ CLOSE_TOO_SLOW = 4408
 MIN_WINDOW_SECONDS = 0.02  # at most 50 frames per second per connection
 MAX_WINDOW_SECONDS = 0.15
 FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
+MEMBERSHIP_REFRESH_SECONDS = 3600
 MAX_BACKLOG = 5000  # messages waiting for one slow connection before it is told to resync
 FILTERS = ("agent_id", "campaign_id", "call_id")
 
@@ -114,6 +115,7 @@ class Hub:
         self.last_flush = 0.0
         self.channel_name: str | None = None
         self.receiver: asyncio.Task | None = None
+        self.refresher: asyncio.Task | None = None
         self.lock = asyncio.Lock()
         self.frames_sent = 0
 
@@ -125,7 +127,8 @@ class Hub:
                 # BZPOPMIN suffices and none of the layer's shared per-process receive state is involved.
                 self.channel_name = f"live.hub.{uuid.uuid4().hex}"
                 await layer.group_add(LIVE_GROUP, self.channel_name)
-                self.receiver = self.loop.create_task(self._receive(layer, self.channel_name))
+                self._start_receiver(layer, self.channel_name)
+                self.refresher = self.loop.create_task(self._keep_membership(layer, self.channel_name))
             self.subscribers.add(subscriber)
 
     def leave(self, subscriber: Subscriber) -> None:
@@ -143,7 +146,29 @@ class Hub:
                 None,
             )
             receiver.cancel()
+            self.refresher.cancel()
             await get_channel_layer().group_discard(LIVE_GROUP, channel_name)
+
+    def _start_receiver(self, layer, channel_name: str) -> None:
+        self.receiver = self.loop.create_task(self._receive(layer, channel_name))
+        self.receiver.add_done_callback(lambda task: self._receiver_ended(task, layer, channel_name))
+
+    def _receiver_ended(self, task: asyncio.Task, layer, channel_name: str) -> None:
+        """A receiver that died of something unforeseen is logged and restarted while anyone watches."""
+        if task.cancelled() or task is not self.receiver:
+            return
+        logger.error("live hub: receiver stopped; restarting it", exc_info=task.exception())
+        if self.subscribers:
+            self._start_receiver(layer, channel_name)
+
+    async def _keep_membership(self, layer, channel_name: str) -> None:
+        """channels-redis drops a group member after its group_expiry (a day): renew well before then."""
+        while True:
+            await asyncio.sleep(MEMBERSHIP_REFRESH_SECONDS)
+            try:
+                await layer.group_add(LIVE_GROUP, channel_name)
+            except (OSError, RedisError) as exc:
+                logger.warning("live hub: could not renew the group membership: %s", exc)
 
     async def _receive(self, layer, channel_name: str) -> None:
         while True:
@@ -154,6 +179,8 @@ class Hub:
             except (OSError, RedisError) as exc:  # Redis went away: keep trying, pages resync when it is back
                 logger.warning("live hub: channel layer receive failed: %s", exc)
                 await asyncio.sleep(1)
+                with contextlib.suppress(OSError, RedisError):  # a restarted Redis forgot the group
+                    await layer.group_add(LIVE_GROUP, channel_name)
                 continue
             events = message.get("events") or ()
             if events:

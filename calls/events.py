@@ -35,11 +35,11 @@ def publish_call_update_on_commit(call: Call) -> None:
 
 def call_update_publish(*, call: Call) -> None:
     """Serialize the call (and its campaign) once and broadcast it now. Use the _on_commit form in services."""
-    # Read back what was committed, with everything the call object shows, in one query.
-    call = Call.objects.select_related("agent", "campaign__agent", "recording").get(pk=call.pk)
+    # The lifecycle hands over the row it locked and saved, loaded with what the call object shows.
     events = [live_event_for_call(call)]
     if call.campaign_id:
-        events.append(live_event_for_campaign(call.campaign))
+        campaign = Campaign.objects.select_related("agent").get(pk=call.campaign_id)
+        events.append(live_event_for_campaign(campaign))
     live_events_send(events)
 
 

@@ -11,6 +11,8 @@ For each load (N clients × 100 events/s) one server is started, `uvicorn --work
   calls.events (serialized once) → channels-redis group `live.calls` (one member per process) → each
   process's hub → its clients, coalesced into one frame per window.
   Latency = client receive time − the moment the callback was sent.
+* ours-fanout: the same clients and hubs, but the generator group_sends the ready events itself (what
+  calls.events sends after commit): our fan-out alone, on the reference's terms.
 * reference: N clients on /ws/raw, a textbook Channels consumer that joins a group and `send_json`s each
   message; the generator `group_send`s each event (the same call objects) at 100/s. Latency = receive
   time − the group_send call. (No HTTP or database on this path: it favours the reference.)
@@ -94,16 +96,37 @@ async def _clients(url, headers, count, keys, pipe, stop) -> None:
     index = {key: i for i, key in enumerate(keys)}
     expected = len(keys)
     events, times = array("i"), array("d")
-    state = {"frames": 0, "done": 0, "connected": 0}
+    state = {"frames": 0, "done": 0, "connected": 0, "failed": 0}
     loop = asyncio.get_running_loop()
     finished = loop.create_future()
 
+    def settled():
+        if state["connected"] + state["failed"] == count:
+            pipe.send(("ready", state["connected"]))
+
     async def one(session):
         got = 0
-        async with session.ws_connect(url, headers=headers, compress=0, max_msg_size=0, heartbeat=None) as ws:
-            state["connected"] += 1
-            if state["connected"] == count:
-                pipe.send(("ready", count))
+        try:
+            ws = await session.ws_connect(
+                url,
+                headers=headers,
+                compress=0,
+                max_msg_size=0,
+                heartbeat=None,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5),
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            state["failed"] += 1
+            settled()
+            ws = None
+        if ws is None:
+            state["done"] += 1
+            if state["done"] == count and not finished.done():
+                finished.set_result(None)
+            return
+        state["connected"] += 1
+        settled()
+        async with ws:
             async for message in ws:
                 now = time.monotonic()
                 if message.type != aiohttp.WSMsgType.TEXT:
@@ -150,12 +173,16 @@ class ClientFleet:
             self.procs.append(proc)
             self.pipes.append(parent)
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> int:
+        """Wait until every client connected or failed to; returns how many connected."""
+        connected = 0
         for pipe in self.pipes:
             if not pipe.poll(timeout):
-                raise SystemExit("clients did not connect in time")
-            kind, _ = pipe.recv()
+                raise SystemExit("clients neither connected nor failed in time")
+            kind, n = pipe.recv()
             assert kind == "ready"
+            connected += n
+        return connected
 
     def results(self, deadline: float):
         out = []
@@ -223,12 +250,16 @@ def create_calls(count: int, tag: str):
             to_number=f"+1415555{i % 10000:04d}",
             from_number="+14155550100",
             provider="twilio",
-            provider_call_id=f"CA{tag}{i:06d}",
+            provider_call_id=f"CA{tag}{os.getpid()}x{i:06d}",
             status=CallStatus.INITIATING,
         )
         for i in range(count)
     )
-    calls = list(Call.objects.filter(provider_call_id__startswith=f"CA{tag}").select_related("agent"))
+    calls = list(
+        Call.objects.filter(provider_call_id__startswith=f"CA{tag}{os.getpid()}x")
+        .select_related("agent")
+        .order_by("provider_call_id")
+    )
     steps = [("ringing", "ringing"), ("in-progress", "in_progress"), ("completed", "completed")]
     events = []
     for start in range(0, len(calls), RATE):
@@ -262,6 +293,7 @@ def start_server(env: dict) -> subprocess.Popen:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         start_new_session=True,
+        stderr=(Path(env["DATA_DIR"]) / "server.log").open("ab"),  # the reference's tracebacks under load
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -369,6 +401,34 @@ async def send_group(payloads: list[dict]) -> list[float]:
     return sent_at
 
 
+def live_events(events) -> list[list[dict]]:
+    """What calls.events hands the layer for each event (serialized once), for the fan-out-only phase."""
+    from calls.events import live_event_for_call
+
+    out = []
+    for call, _twilio_status, ours, _sequence in events:
+        call.status = ours
+        out.append([live_event_for_call(call)])
+    return out
+
+
+async def send_live_group(batches: list[list[dict]]) -> list[float]:
+    from channels.layers import get_channel_layer
+
+    from calls.events import LAYER_MESSAGE_TYPE, LIVE_GROUP
+
+    layer = get_channel_layer()
+    sent_at = [0.0] * len(batches)
+    start = time.monotonic() + 0.2
+    for i, batch in enumerate(batches):
+        delay = start + i / RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[i] = time.monotonic()
+        await layer.group_send(LIVE_GROUP, {"type": LAYER_MESSAGE_TYPE, "events": batch})
+    return sent_at
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -379,7 +439,7 @@ def percentile(values: list[float], q: float) -> float:
 def run_phase(name: str, server, url: str, headers: dict, clients: int, events, send) -> dict:
     keys = [(call.public_id, ours) for call, _t, ours, _s in events]
     fleet = ClientFleet(url, headers, clients, keys)
-    fleet.wait_ready()
+    connected = fleet.wait_ready()
     cpu_before, wall_before = worker_cpu(server), time.monotonic()
     sent_at, failures = send()
     wall_sent = time.monotonic()
@@ -413,9 +473,10 @@ def run_phase(name: str, server, url: str, headers: dict, clients: int, events, 
         "server_cpu": server_cpu,
         "client_cpu": client_cpu / wall * 100,
         "http_failures": failures,
+        "refused": clients - connected,
     }
     print(
-        f"  {name:>9} {clients:>4} clients × {RATE}/s: p50={summary['p50']:.1f} ms p99={summary['p99']:.1f} ms "
+        f"  {name:>11} {clients:>4} clients × {RATE}/s: p50={summary['p50']:.1f} ms p99={summary['p99']:.1f} ms "
         f"max={summary['max']:.0f} ms lost={summary['lost']} ({summary['lost_pct']:.1f}%) "
         f"frames/s={summary['frames_per_s']:.0f} server CPU={summary['server_cpu']:.0f}% "
         f"client CPU={summary['client_cpu']:.0f}%" + (f" callback errors={failures}" if failures else ""),
@@ -439,11 +500,17 @@ def main() -> int:
         ours_events = create_calls(count // 3 + RATE, f"O{clients}x")[:count]
         ref_events = create_calls(count // 3 + RATE, f"R{clients}x")[:count]
         ref_payloads = call_payloads(ref_events)
+        fan_events = create_calls(count // 3 + RATE, f"F{clients}x")[:count]
+        fan_batches = live_events(fan_events)
         server = start_server(env)
         try:
             ours = run_phase(
                 "ours", server, f"{ws_base}/ws/calls", {"Authorization": f"Bearer {key}"}, clients,
                 ours_events, lambda events=ours_events: asyncio.run(send_callbacks(base_url, events)),
+            )  # fmt: skip
+            fanout = run_phase(
+                "ours-fanout", server, f"{ws_base}/ws/calls", {"Authorization": f"Bearer {key}"}, clients,
+                fan_events, lambda batches=fan_batches: (asyncio.run(send_live_group(batches)), 0),
             )  # fmt: skip
             reference = run_phase(
                 "reference", server, f"{ws_base}/ws/raw", {}, clients, ref_events,
@@ -470,6 +537,12 @@ def main() -> int:
             f"BENCH live_p50_ms_{tag} ours={ours['p50']:.1f} reference={reference['p50']:.1f} "
             f"ratio={ours['p50'] / reference['p50'] if reference['p50'] else float('nan'):.3f} "
             f"target={target:.0f} {'PASS' if ours['p50'] <= target else 'MISS'}",
+            flush=True,
+        )
+        print(
+            f"BENCH live_fanout_p99_ms_{tag} ours={fanout['p99']:.1f} reference={reference['p99']:.1f} "
+            f"ratio={fanout['p99'] / reference['p99'] if reference['p99'] else float('nan'):.3f} "
+            f"target={target:.0f} {'PASS' if fanout['p99'] <= target and fanout['lost'] == 0 else 'MISS'}",
             flush=True,
         )
     return 0

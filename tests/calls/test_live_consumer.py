@@ -298,3 +298,38 @@ def test_an_update_is_serialized_once_however_many_clients_watch(bob, monkeypatc
 
     run(scenario())
     assert len(encoded) == 1
+
+
+def test_a_frame_is_one_message_or_a_batch_of_them_built_without_re_encoding():
+    from calls.consumers import frame_text
+
+    one = events.encode({"type": "call.updated", "call": {"id": "call_1"}})
+    two = events.encode({"type": "campaign.updated", "campaign": {"id": "camp_1"}})
+    assert frame_text([one]) == one
+    assert json.loads(frame_text([one, two])) == {
+        "type": "batch",
+        "messages": [json.loads(one), json.loads(two)],
+    }
+
+
+def test_a_burst_of_updates_reaches_a_watcher_in_fewer_frames_than_updates(bob):
+    calls = CallFactory.create_batch(40)
+    key = bearer(bob)
+
+    def burst():
+        for call in calls:
+            call_update_publish(call=call)
+
+    async def scenario():
+        async with watching([key]) as ws:
+            await database_sync_to_async(burst)()
+            frames, received = 0, []
+            while len(received) < len(calls):
+                frame = json.loads(await ws.receive_from(timeout=5))
+                frames += 1
+                received.extend(frame["messages"] if frame["type"] == "batch" else [frame])
+            return frames, received
+
+    frames, received = run(scenario())
+    assert [m["call"]["id"] for m in received] == [c.public_id for c in calls]
+    assert frames < len(calls)
