@@ -47,7 +47,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
 
 MIN_WINDOW_SECONDS = 0.02  # at most 50 frames per second per connection
-MAX_WINDOW_SECONDS = 0.15
+MAX_WINDOW_SECONDS = 0.2
 FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
 MEMBERSHIP_REFRESH_SECONDS = 3600
 MAX_BACKLOG = 5000  # messages waiting for one slow connection before it is told to resync
@@ -113,6 +113,8 @@ class Hub:
         self.pending: list[dict] = []
         self.flush_handle: asyncio.Handle | None = None
         self.last_flush = 0.0
+        self.flush_due = 0.0
+        self.lag = 0.0
         self.channel_name: str | None = None
         self.receiver: asyncio.Task | None = None
         self.refresher: asyncio.Task | None = None
@@ -188,19 +190,23 @@ class Hub:
                 self._schedule_flush()
 
     def window(self) -> float:
-        return min(
-            MAX_WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, len(self.subscribers) / FRAME_BUDGET_PER_SECOND)
-        )
+        """How long updates gather before a frame goes out: more connections or a lagging event loop (a busy
+        process) mean fewer, fuller frames, so the process keeps up instead of queueing."""
+        wanted = len(self.subscribers) / FRAME_BUDGET_PER_SECOND + 2 * self.lag
+        return min(MAX_WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, wanted))
 
     def _schedule_flush(self) -> None:
         if self.flush_handle is not None:
             return
         delay = max(0.0, self.last_flush + self.window() - self.loop.time())
+        self.flush_due = self.loop.time() + delay
         self.flush_handle = self.loop.call_later(delay, self.flush)
 
     def flush(self) -> None:
+        now = self.loop.time()
+        self.lag = 0.8 * self.lag + 0.2 * max(0.0, now - self.flush_due)  # smoothed event-loop lag
         self.flush_handle = None
-        self.last_flush = self.loop.time()
+        self.last_flush = now
         events, self.pending = self.pending, []
         if not events:
             return

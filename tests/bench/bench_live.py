@@ -42,6 +42,7 @@ RATE = 100  # events per second
 SECONDS = float(os.environ.get("BENCH_LIVE_SECONDS", "10"))
 WORKERS = int(os.environ.get("BENCH_LIVE_WORKERS", "2"))
 LOADS = [int(n) for n in os.environ.get("BENCH_LIVE_LOADS", "50,500").split(",")]
+DEFLATE = os.environ.get("BENCH_LIVE_DEFLATE", "") in ("1", "true")  # browsers offer permessage-deflate
 TARGET_P99_MS = {50: 50.0, 500: 250.0}
 DRAIN_SECONDS = 5.0
 CLIENTS_PER_PROCESS = 250
@@ -110,7 +111,7 @@ async def _clients(url, headers, count, keys, pipe, stop) -> None:
             ws = await session.ws_connect(
                 url,
                 headers=headers,
-                compress=0,
+                compress=15 if DEFLATE else 0,
                 max_msg_size=0,
                 heartbeat=None,
                 timeout=aiohttp.ClientWSTimeout(ws_close=5),
@@ -288,7 +289,7 @@ def start_server(env: dict) -> subprocess.Popen:
             str(bin_dir / "uvicorn"), "bench_live:application", "--app-dir", str(HERE),
             "--host", "127.0.0.1", "--port", env["PORT"], "--workers", str(WORKERS),
             "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-            "--ws-per-message-deflate", "false",
+            "--ws-per-message-deflate", "true" if DEFLATE else "false",
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
