@@ -8,7 +8,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Call, CallStatus, Campaign
+from calls.models import Call, CallStatus, Campaign, CampaignStatus
 from calls.serializers import CallOutput
 
 ACTIVE_ROWS = 200  # the active-calls table shows at most this many; the tiles count them all
@@ -16,6 +16,7 @@ OCCUPANCY_AGENTS = 50
 CHART_MINUTES = 60
 CHART_WIDTH, CHART_HEIGHT, CHART_BAR_GAP = 600, 120, 2
 ENDED_ROWS = 10
+RUNNING_CAMPAIGNS = 10
 ACTIVE_STATES = 5000
 ACTIVE = [s.value for s in CallStatus.active()]
 TERMINAL = [s.value for s in CallStatus.terminal()]
@@ -83,6 +84,16 @@ def agent_occupancy(limit: int = OCCUPANCY_AGENTS) -> list[dict]:
     ]
 
 
+def running_campaigns(limit: int = RUNNING_CAMPAIGNS) -> list[Campaign]:
+    """Running campaigns with how many of their calls have ended, newest first."""
+    return list(
+        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        .select_related("agent")
+        .annotate(total=Count("calls"), ended=Count("calls", filter=Q(calls__status__in=TERMINAL)))
+        .order_by("-id")[:limit]
+    )
+
+
 def calls_per_minute(*, now: datetime | None = None, minutes: int = CHART_MINUTES) -> list[dict]:
     """Calls created in each of the last `minutes` minutes, oldest first, the current minute last."""
     now = now or timezone.now()
@@ -129,6 +140,7 @@ def wallboard_context() -> dict:
         "counts": counts,
         "active_calls": calls,
         "ended_calls": ended_calls(),
+        "campaigns": running_campaigns(),
         "agents": agents,
         "occupancy_peak": max([a["active"] for a in agents] + [1]),
         "chart": chart_bars(buckets),

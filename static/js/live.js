@@ -257,6 +257,7 @@
   };
 
   Wallboard.prototype.apply = function (message, animate) {
+    if (message.type === "campaign.updated" && message.campaign) return this.campaign(message.campaign, animate);
     if (message.type !== "call.updated" || !message.call) return;
     var call = message.call, prev = this.known.get(call.id);
     if (prev && RANK[call.status] < RANK[prev.status]) return; // late: the board already shows a newer state
@@ -272,6 +273,33 @@
       if (this.known.size > KNOWN_CALLS) this.known.delete(this.known.keys().next().value);
     }
     this.paint(call, animate);
+  };
+
+  /* Running campaigns: how many of their calls have ended; a campaign that stops running leaves the list. */
+  Wallboard.prototype.campaign = function (c, animate) {
+    var list = $("#running-campaigns", this.root);
+    if (!list) return;
+    var li = $('li[data-campaign-id="' + CSS.escape(c.id) + '"]', list);
+    if (c.status !== "running") { if (li) li.remove(); return; }
+    if (!li) {
+      $all("li:not([data-campaign-id])", list).forEach(function (x) { x.remove(); });
+      li = document.createElement("li");
+      li.dataset.campaignId = c.id;
+      li.innerHTML = '<a class="name"></a><span class="nums"><b data-campaign-ended>0</b> of <span data-campaign-total>0</span> calls ended</span>';
+      var link = $("a", li);
+      link.textContent = c.name;
+      link.href = (this.root.dataset.campaignUrl || "").replace("CAMPAIGN_ID", encodeURIComponent(c.id));
+      list.insertBefore(li, list.firstChild);
+    }
+    if (c.updated_at && li.dataset.updatedAt && c.updated_at < li.dataset.updatedAt) return; // an older count
+    li.dataset.updatedAt = c.updated_at || "";
+    var n = c.counts, ended = (n.completed || 0) + (n.failed || 0) + (n.no_answer || 0);
+    var endedEl = $("[data-campaign-ended]", li), totalEl = $("[data-campaign-total]", li);
+    if (endedEl.textContent !== String(ended) || totalEl.textContent !== String(n.total)) {
+      endedEl.textContent = ended;
+      totalEl.textContent = n.total;
+      if (animate) flash(li);
+    }
   };
 
   Wallboard.prototype.count = function (status, agentId, delta) {

@@ -141,3 +141,16 @@ def test_the_wallboard_queries_do_not_grow_with_calls(db, django_assert_max_num_
 def test_every_role_sees_the_wallboard(path, ada, alice, bob, carol):
     for user in (ada, alice, bob, carol):
         assert signed_in(user).get(path).status_code == 200
+
+
+def test_the_wallboard_lists_running_campaigns_with_their_progress(bob):
+    agent = AgentFactory()
+    running = Campaign.objects.create(name="Reminders", agent=agent, status=CampaignStatus.RUNNING)
+    Campaign.objects.create(name="Old one", agent=agent, status=CampaignStatus.COMPLETED)
+    CallFactory(agent=agent, campaign=running, status=CallStatus.COMPLETED)
+    CallFactory(agent=agent, campaign=running, status=CallStatus.RINGING)
+    html = signed_in(bob).get("/").content.decode()
+    assert f'href="/campaigns/{running.public_id}/"' in html
+    assert "Old one" not in html
+    (campaign,) = wallboard_context()["campaigns"]
+    assert (campaign.total, campaign.ended) == (2, 1)

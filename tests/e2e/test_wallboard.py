@@ -125,3 +125,21 @@ def test_the_campaign_page_counts_its_calls_live(
     expect(page.locator("#campaign-calls tr")).to_have_count(3)
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "campaign-live")
+
+
+def test_the_wallboard_lists_running_campaigns_and_counts_their_ended_calls(
+    live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
+):
+    page = signed_in_page(alice)
+    open_live(page, f"{live_asgi_url}/")
+    campaign = Campaign.objects.create(name="Autumn survey", agent=agent, status=CampaignStatus.RUNNING)
+    call_create(agent=agent, to_number="+14155550123", actor=alice, campaign=campaign)
+    call_create(agent=agent, to_number="+14155550171", actor=alice, campaign=campaign)
+
+    item = page.locator(f'#running-campaigns li[data-campaign-id="{campaign.public_id}"]')
+    expect(item).to_contain_text("Autumn survey")
+    expect(item.locator("[data-campaign-total]")).to_have_text("2")
+    expect(item.locator("[data-campaign-ended]")).to_have_text("2", timeout=20_000)
+    item.get_by_role("link", name="Autumn survey").click()
+    page.wait_for_url(f"**/campaigns/{campaign.public_id}/")
+    expect(page.locator('[data-campaign-count="failed"]')).to_have_text("1")
