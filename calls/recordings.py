@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from calls.audio import SAMPLE_RATE, audioop, ulaw_to_pcm16, wav_duration, wav_peaks
@@ -185,7 +186,7 @@ def recording_upload(*, recording_id: int) -> Recording:
     key = recording.storage_key or recording_storage_key(recording)
     path = Path(recording.local_path)
     Recording.objects.filter(pk=recording.pk).update(
-        upload_attempts=recording.upload_attempts + 1, last_attempt_at=timezone.now()
+        upload_attempts=F("upload_attempts") + 1, last_attempt_at=timezone.now()
     )
     try:
         if not (storage.exists(key) and storage.size(key) == recording.size_bytes):
