@@ -186,7 +186,14 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
             return
         self.stream_sid, self.begun = str(stream_sid), begun
         if begun.recording_id is not None:
-            self.spool = recordings.StereoSpool(Path(begun.spool_path))
+            try:
+                self.spool = recordings.StereoSpool(Path(begun.spool_path))
+            except OSError:
+                log.exception(
+                    "stream %s: cannot write the recording spool; the call is not recorded", stream_sid
+                )
+                await database_sync_to_async(recordings.recording_abandon)(recording_id=begun.recording_id)
+                begun.recording_id = None
         if begun.opener:
             await self.send_audio(begun.opener)
             await self.send_mark(CONSENT_MARK)

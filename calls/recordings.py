@@ -124,6 +124,11 @@ def recording_start(*, call: Call) -> Recording | None:
     return recording
 
 
+def recording_abandon(*, recording_id: int) -> None:
+    """The spool could not be written (disk full, no permission): no audio exists, so no row either."""
+    Recording.objects.filter(pk=recording_id, status=RecordingStatus.RECORDING).delete()
+
+
 def _file_digest(path: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0

@@ -479,3 +479,25 @@ def test_the_tone_helper_makes_real_mulaw_audio():
     assert abs(int.from_bytes(pcm[4:6], "little", signed=True)) == pytest.approx(
         0.4 * 32767 * math.sin(math.pi / 2), rel=0.05
     )
+
+
+def test_a_spool_that_cannot_be_written_leaves_the_call_unrecorded_but_streaming(
+    streaming, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool directory should be")
+    settings.RECORDINGS_SPOOL_DIR = blocker / "spool"
+    call = a_call(record=True)
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark("greeting")
+        await twilio.speak(tone_ulaw(frequency=440, seconds=0.2))
+        await twilio.stop()
+
+    run(scenario())
+    call.refresh_from_db()
+    assert call.status == CallStatus.COMPLETED
+    assert not Recording.objects.filter(call=call).exists()
