@@ -71,6 +71,8 @@ class SeaweedFS:
     process: subprocess.Popen | None = None
 
     def storage_settings(self) -> dict:
+        from botocore.config import Config
+
         return {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
@@ -83,6 +85,8 @@ class SeaweedFS:
                 "file_overwrite": False,
                 "default_acl": None,
                 "querystring_auth": True,
+                # Fail fast while the store is down: the upload task's own retry is what is tested.
+                "client_config": Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=20),
             },
         }
 
