@@ -11,6 +11,7 @@ import phonenumbers
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -146,6 +147,14 @@ def _idempotency_key(request: Request, data: dict) -> str | None:
 class AgentCallCreateApi(APIView):
     """POST /v1/agents/{agent_id}/calls: 201 a new call, 200 the same call again (same key and body)."""
 
+    @extend_schema(
+        operation_id="agents_calls_create",
+        request=CallCreateInput,
+        responses={201: CallOutput, 200: CallOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        description="Place an outbound call. 201: a new call; 200: the same idempotency key and body again "
+        "(the original call); 409 `idempotency_conflict`: the same key with another body.",
+    )
     def post(self, request: Request, agent_id: str) -> Response:
         agent = agent_get(agent_id=agent_id)
         data = validated(CallCreateInput, request.data)
@@ -173,11 +182,14 @@ class CallListApi(ListAPIView):
 
 
 class CallDetailApi(APIView):
+    @extend_schema(operation_id="calls_retrieve", responses=CallOutput)
     def get(self, request: Request, call_id: str) -> Response:
         return Response(CallOutput(call_get(call_id=call_id)).data)
 
 
 class CallEventOutput(serializers.ModelSerializer):
+    """One entry of a call's timeline: applied, or ignored with the reason."""
+
     class Meta:
         model = CallEvent
         fields = [
@@ -189,6 +201,12 @@ class CallEventOutput(serializers.ModelSerializer):
 class CallEventsApi(APIView):
     """GET /v1/calls/{call_id}/events: the call's timeline, oldest first, ignored events included."""
 
+    @extend_schema(
+        operation_id="calls_events_list",
+        responses=inline_serializer(
+            "CallTimeline", {"call_id": serializers.CharField(), "results": CallEventOutput(many=True)}
+        ),
+    )
     def get(self, request: Request, call_id: str) -> Response:
         call = call_get(call_id=call_id)
         events = call.events.order_by("received_at", "id")[:1000]
@@ -196,6 +214,13 @@ class CallEventsApi(APIView):
 
 
 class CallHangupApi(APIView):
+    @extend_schema(
+        operation_id="calls_hangup",
+        request=None,
+        responses=CallOutput,
+        description="Hang up: an answered call completes (end_reason hangup), one not yet answered is "
+        "cancelled; 409 `invalid_state` once the call has ended.",
+    )
     def post(self, request: Request, call_id: str) -> Response:
         call = call_hangup(call=call_get(call_id=call_id), actor=request.user)
         return Response(CallOutput(call_get(call_id=call.public_id)).data)

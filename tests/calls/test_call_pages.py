@@ -209,3 +209,13 @@ def test_the_filtered_list_exports_as_csv(client, bob):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["id"] for r in rows] == [done.public_id]
     assert rows[0]["status"] == "completed"
+
+
+def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(client, bob):
+    call = CallFactory(consent_opener={"text": "This call is recorded."})
+    call_event_apply(call=call, status=CallStatus.COMPLETED, source="test")
+    html = signed_in(client, bob).get(f"/calls/{call.public_id}/").content.decode()
+    assert "consent-warning" in html
+    delivered = CallFactory(consent_opener={"text": "This call is recorded."}, consent_delivered_at=call.created_at)
+    call_event_apply(call=delivered, status=CallStatus.COMPLETED, source="test")
+    assert "consent-warning" not in client.get(f"/calls/{delivered.public_id}/").content.decode()
