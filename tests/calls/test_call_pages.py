@@ -215,7 +215,9 @@ def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(c
     call = CallFactory(consent_opener={"text": "This call is recorded."})
     call_event_apply(call=call, status=CallStatus.COMPLETED, source="test")
     html = signed_in(client, bob).get(f"/calls/{call.public_id}/").content.decode()
-    assert "consent-warning" in html
-    delivered = CallFactory(consent_opener={"text": "This call is recorded."}, consent_delivered_at=call.created_at)
+    assert 'class="consent-warning"' in html
+    delivered = CallFactory(
+        consent_opener={"text": "This call is recorded."}, consent_delivered_at=call.created_at
+    )
     call_event_apply(call=delivered, status=CallStatus.COMPLETED, source="test")
-    assert "consent-warning" not in client.get(f"/calls/{delivered.public_id}/").content.decode()
+    assert 'class="consent-warning"' not in client.get(f"/calls/{delivered.public_id}/").content.decode()
