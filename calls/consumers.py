@@ -11,7 +11,7 @@ Messages (text frames, JSON):
     {"type": "batch", "messages": [<either of the above>, …]}
 A frame carries one message, or, when several arrive within one short window, a batch of them in the
 order they happened; every update is kept. A client that falls too far behind is closed with 4408 and
-should reconnect and resynchronize.
+should reconnect and resynchronize. While Redis is unreachable an upgrade is closed with 1011.
 
 Fan-out: each web process runs one Hub per event loop. The hub, not each connection, is the member of the
 channel-layer group, so a broadcast costs one Redis message per process; it receives the already
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
+CLOSE_UNAVAILABLE = 1011  # the server cannot serve live updates right now (Redis is down)
 
 MIN_WINDOW_SECONDS = 0.02  # at most 50 frames per second per connection
 MAX_WINDOW_SECONDS = 0.2
@@ -284,10 +285,15 @@ class CallsConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         filters = {name: query[name][0] for name in FILTERS if query.get(name) and query[name][0]}
         hub = hub_for_this_loop()
-        self.subscriber = Subscriber(hub, self.base_send, filters)
-        await hub.join(
-            self.subscriber
-        )  # subscribed before the client sees the socket open: it may resync then
+        subscriber = Subscriber(hub, self.base_send, filters)
+        try:
+            # Subscribed before the client sees the socket open, so that it may resynchronize then.
+            await hub.join(subscriber)
+        except (OSError, RedisError) as exc:
+            logger.warning("live: cannot subscribe a watcher, the channel layer is down: %s", exc)
+            await self.refuse(CLOSE_UNAVAILABLE)  # the page retries with backoff
+            return
+        self.subscriber = subscriber
         await self.accept()
 
     async def refuse(self, code: int) -> None:

@@ -333,3 +333,19 @@ def test_a_burst_of_updates_reaches_a_watcher_in_fewer_frames_than_updates(bob):
     frames, received = run(scenario())
     assert [m["call"]["id"] for m in received] == [c.public_id for c in calls]
     assert frames < len(calls)
+
+
+def test_while_redis_is_unreachable_an_upgrade_is_closed_with_1011(bob, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]},  # the discard port: nothing listens
+        }
+    }
+    key = bearer(bob)
+
+    async def scenario():
+        async with watching([key]) as ws:
+            assert await close_code(ws) == 1011
+
+    run(scenario())
