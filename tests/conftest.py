@@ -1,5 +1,7 @@
 """The cast, each with what they may do, and the real components tests lean on."""
 
+import socket
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -72,3 +74,56 @@ def celery_worker_thread(transactional_db) -> Iterator[object]:
         app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
     ) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def _live_server_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """At the end of the session, before the test database is dropped, end the database sessions that
+    the live server's request threads left open (each request runs in a thread of its own that Django
+    does not close on exit); PostgreSQL would otherwise refuse to drop a database still in use."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
+@pytest.fixture
+def live_asgi_url(_live_server_connections, transactional_db) -> Iterator[str]:
+    """Base URL (`http://127.0.0.1:<port>`) of the ASGI app served by uvicorn in a background thread."""
+    import uvicorn
+
+    from wordcab_admin.asgi import application
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # bound here, handed to uvicorn: no race for the port
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        application,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-asgi", daemon=True)
+    thread.start()
+    from tests.helpers import wait_for
+
+    wait_for(lambda: server.started or not thread.is_alive(), timeout=15, what="uvicorn to start")
+    if not server.started:
+        raise RuntimeError("uvicorn did not start; see the log above")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+        assert not thread.is_alive(), "uvicorn did not shut down within 15 s"

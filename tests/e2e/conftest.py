@@ -5,9 +5,8 @@
         browser_page.goto(f"{live_asgi_url}/calls/")
         screenshot(browser_page, "calls-list")
 
-`live_asgi_url` serves `wordcab_admin.asgi.application` (HTTP and websockets) with uvicorn in a thread of
-the test process, against the test database (`transactional_db`: rows the test writes are committed, so the
-server's threads see them). Websocket tests use it too: `ws://` + the URL without its `http://`.
+`live_asgi_url` (defined in tests/conftest.py, so websocket tests anywhere can use it) serves the real ASGI
+application on a free port of 127.0.0.1.
 
 Browser tests are marked `@pytest.mark.browser`. While Playwright's sync API is started, an asyncio loop
 is running in the test's thread, and Django then refuses every ORM call from that thread
@@ -17,12 +16,12 @@ made between page steps, and every other test keeps Django's check.
 """
 
 import re
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import _live_server_connections, live_asgi_url  # noqa: F401 -- where some tests import them from
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -36,59 +35,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery staple"  # what tests/factories.py UserFactory sets
-
-
-@pytest.fixture(scope="session")
-def _live_server_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """At the end of the session, before the test database is dropped, end the database sessions that
-    the live server's request threads left open (each request runs in a thread of its own that Django
-    does not close on exit); PostgreSQL would otherwise refuse to drop a database still in use."""
-    yield
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-
-
-@pytest.fixture
-def live_asgi_url(_live_server_connections, transactional_db) -> Iterator[str]:
-    """Base URL (`http://127.0.0.1:<port>`) of the ASGI app served by uvicorn in a background thread."""
-    import uvicorn
-
-    from wordcab_admin.asgi import application
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # bound here, handed to uvicorn: no race for the port
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        application,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        ws="websockets-sansio",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-asgi", daemon=True)
-    thread.start()
-    from tests.helpers import wait_for
-
-    wait_for(lambda: server.started or not thread.is_alive(), timeout=15, what="uvicorn to start")
-    if not server.started:
-        raise RuntimeError("uvicorn did not start; see the log above")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not shut down within 15 s"
 
 
 @pytest.fixture
@@ -143,7 +89,7 @@ def sign_in(page, base_url: str, user, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture
-def signed_in_page(browser_page, live_asgi_url) -> Callable:
+def signed_in_page(browser_page, live_asgi_url) -> Callable:  # noqa: F811
     """`signed_in_page(alice)` returns the browser page with alice signed in on the live server."""
 
     def sign_in_as(user, password: str = PASSWORD):
