@@ -104,7 +104,7 @@ def test_a_recorded_simulated_call_asks_for_its_recording_when_it_completes(
 
 
 def test_a_simulated_call_past_its_max_duration_is_hung_up(celery_worker_thread, settings, api, alice, agent):
-    settings.SIMULATOR_SPEED = 2  # talk lasts 1.5 to 3 s, longer than the 1 s allowed
+    settings.SIMULATOR_SPEED = 1  # talk lasts 3 to 6 s, well beyond the 1 s allowed
     body = {"phone_number": "+14155550123", "max_duration": 1}
     call_id = api(alice).post(f"/v1/agents/{agent.public_id}/calls", body, format="json").json()["id"]
     wait_for(lambda: final_status(call_id), timeout=20, what="the call to end")
