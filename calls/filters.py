@@ -20,7 +20,8 @@ class StatusListField(forms.CharField):
         unknown = [s for s in statuses if s not in CallStatus.values]
         if unknown:
             raise forms.ValidationError(
-                f"Unknown status {unknown[0]!r}; one of {', '.join(CallStatus.values)}.", code="invalid_choice"
+                f"Unknown status {unknown[0]!r}; one of {', '.join(CallStatus.values)}.",
+                code="invalid_choice",
             )
         return statuses
 
