@@ -249,11 +249,13 @@
     else this.apply(message, true);
   };
 
-  /* Is this call's current state newer than the snapshot the board was rendered from? */
+  /* A call the snapshot did not know: new since (count it), or one that had already ended when the
+   * snapshot was taken, whose late message must not be counted twice. The snapshot lists every active
+   * call, so an unknown call created before it had ended before it. (Provider timestamps such as
+   * ended_at are when the provider says it happened, not when we learnt it, so they cannot decide.)
+   * The half second covers a call inserted just before the snapshot and committed just after. */
   Wallboard.prototype.fresh = function (call) {
-    if (!ACTIVE[call.status]) return time(call.ended_at) > this.snapshotAt;
-    if (call.status === "in_progress") return time(call.answered_at) > this.snapshotAt;
-    return time(call.created_at) > this.snapshotAt - 1000;
+    return time(call.created_at) > this.snapshotAt - 500;
   };
 
   Wallboard.prototype.apply = function (message, animate) {
@@ -267,7 +269,7 @@
       var counted = prev && prev.counted ? true : this.fresh(call);
       if (prev && prev.counted && ACTIVE[prev.status]) this.count(prev.status, call.agent_id, -1);
       if (counted && (ACTIVE[call.status] || time(call.created_at) >= this.today)) this.count(call.status, call.agent_id, 1);
-      if (!prev && time(call.created_at) > this.snapshotAt) this.started(call);
+      if (!prev && counted) this.started(call);
       this.known.delete(call.id);
       this.known.set(call.id, { status: call.status, agent: call.agent_id, counted: counted });
       if (this.known.size > KNOWN_CALLS) this.known.delete(this.known.keys().next().value);
