@@ -13,6 +13,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -337,7 +338,7 @@ def line(name: str, ours: float, reference: float, target: str, passed: bool, fm
 
 
 def main() -> int:
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-media-"))
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-media-{os.getpid()}-"))
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -423,4 +424,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:  # the run's private database, spool and local recordings
+        for leftover in Path(tempfile.gettempdir()).glob(f"bench-media-{os.getpid()}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
