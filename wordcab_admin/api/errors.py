@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -130,14 +131,10 @@ def json_500(request: HttpRequest) -> HttpResponse:
     return server_error(request, template_name="500.html")
 
 
-class ApiErrorMiddleware:
-    """Unhandled exceptions under /v1/ are logged with their traceback and answered 500 without one."""
+class ApiErrorMiddleware(MiddlewareMixin):
+    """Unhandled exceptions under /v1/ are logged with their traceback and answered 500 without one.
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+    A MiddlewareMixin, so that it works in both modes and keeps Django's ASGI chain async to the view."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path) or isinstance(exception, Http404 | PermissionDenied):
