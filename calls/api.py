@@ -26,6 +26,7 @@ from calls.serializers import CallOutput
 from calls.services import CONTEXT_MAX_BYTES, agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, error_body
 from wordcab_admin.api.validation import validated
+from wordcab_admin.db_threads import run_db_work
 from wordcab_admin.twilio_signature import public_url, twilio_signature_valid
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -228,7 +229,7 @@ class CallHangupApi(APIView):
 
 @csrf_exempt
 @require_POST
-def twilio_status_callback(request: HttpRequest) -> HttpResponse:
+async def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     """POST /v1/twilio/status: Twilio's call status callbacks (and async AMD results), signature-checked.
 
     Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
@@ -241,7 +242,8 @@ def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     if not params.get("CallSid") and not request.GET.get("call_id"):
         return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
     try:
-        provider_status_apply(
+        await run_db_work(
+            provider_status_apply,
             provider="twilio",
             params=params,
             source=EventSource.TWILIO,

@@ -127,3 +127,10 @@ def live_asgi_url(_live_server_connections, transactional_db) -> Iterator[str]:
         thread.join(timeout=15)
         sock.close()
         assert not thread.is_alive(), "uvicorn did not shut down within 15 s"
+
+
+@pytest.fixture(autouse=True)
+def hot_db_work_in_the_request_thread(settings):
+    """Tests wrap each test in a transaction that only the test's own connection sees, so webhook
+    database work runs in the request's thread here; tests/calls/test_hot_db_threads.py covers the threads."""
+    settings.HOT_DB_THREADS = 0
