@@ -110,6 +110,11 @@ def opener_update(
     spoken_changed = before["text"] != opener.text or before["language"] != opener.language
     if upload is not None or (opener.audio_source == OpenerAudioSource.SYNTHESIZED and spoken_changed):
         _set_audio(opener, upload=upload)
+    return _opener_save_updated(actor=actor, opener=opener, before=before)
+
+
+def _opener_save_updated(*, actor, opener: ConsentOpener, before: dict) -> ConsentOpener:
+    """Save a changed opener and its audit event (before → after) in one transaction."""
     with transaction.atomic():
         opener.save()
         audit_record(
@@ -127,17 +132,7 @@ def opener_resynthesize(*, actor, opener: ConsentOpener) -> ConsentOpener:
     """Replace the opener's audio with the TTS reading of its text."""
     before = _audit_view(opener)
     _set_audio(opener, upload=None)
-    with transaction.atomic():
-        opener.save()
-        audit_record(
-            actor=actor,
-            action="consent_opener.updated",
-            object_type="consent_opener",
-            object_id=str(opener.pk),
-            before=before,
-            after=_audit_view(opener),
-        )
-    return opener
+    return _opener_save_updated(actor=actor, opener=opener, before=before)
 
 
 def opener_delete(*, actor, opener: ConsentOpener) -> None:
