@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
+from agents.phone import jurisdiction_for
 from calls.lifecycle import call_place_failed
 from calls.models import Call, CallStatus, Direction
 from calls.providers import ProviderRejected, outbound_capable, provider_for
@@ -114,6 +115,7 @@ def call_create(
         "direction": Direction.OUTBOUND,
         "from_number": from_number,
         "to_number": to_number,
+        "jurisdiction": jurisdiction_for(to_number),  # the callee's: country, US state by area code
         "context": context,
         "max_duration": max_duration if max_duration is not None else agent.max_duration,
         "record": record if record is not None else agent.record,

@@ -344,3 +344,15 @@ def test_hanging_up_through_the_api(api, alice):
 def test_a_viewer_may_not_hang_up(api, bob):
     call = CallFactory()
     assert api(bob).post(f"/v1/calls/{call.public_id}/hangup").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("phone_number", "jurisdiction"),
+    [("+14155550123", "US-CA"), ("+12125550123", "US-NY"), ("+442071234567", "GB")],
+)
+def test_an_outbound_call_carries_the_callees_jurisdiction(api, alice, agent, phone_number, jurisdiction):
+    response = api(alice).post(
+        f"/v1/agents/{agent.public_id}/calls", {"phone_number": phone_number}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["jurisdiction"] == jurisdiction
