@@ -77,16 +77,7 @@ def opener_create(
     if not opener.text:
         raise Unprocessable("Write what the opener says", field="text")
     _set_audio(opener, upload=upload)
-    with transaction.atomic():
-        opener.save()
-        audit_record(
-            actor=actor,
-            action="consent_opener.created",
-            object_type="consent_opener",
-            object_id=str(opener.pk),
-            after=_audit_view(opener),
-        )
-    return opener
+    return _opener_save_audited(actor=actor, opener=opener, action="consent_opener.created")
 
 
 def opener_update(
@@ -110,16 +101,18 @@ def opener_update(
     spoken_changed = before["text"] != opener.text or before["language"] != opener.language
     if upload is not None or (opener.audio_source == OpenerAudioSource.SYNTHESIZED and spoken_changed):
         _set_audio(opener, upload=upload)
-    return _opener_save_updated(actor=actor, opener=opener, before=before)
+    return _opener_save_audited(actor=actor, opener=opener, action="consent_opener.updated", before=before)
 
 
-def _opener_save_updated(*, actor, opener: ConsentOpener, before: dict) -> ConsentOpener:
-    """Save a changed opener and its audit event (before → after) in one transaction."""
+def _opener_save_audited(
+    *, actor, opener: ConsentOpener, action: str, before: dict | None = None
+) -> ConsentOpener:
+    """Save the opener and its audit event (before → after) in one transaction."""
     with transaction.atomic():
         opener.save()
         audit_record(
             actor=actor,
-            action="consent_opener.updated",
+            action=action,
             object_type="consent_opener",
             object_id=str(opener.pk),
             before=before,
@@ -132,7 +125,7 @@ def opener_resynthesize(*, actor, opener: ConsentOpener) -> ConsentOpener:
     """Replace the opener's audio with the TTS reading of its text."""
     before = _audit_view(opener)
     _set_audio(opener, upload=None)
-    return _opener_save_updated(actor=actor, opener=opener, before=before)
+    return _opener_save_audited(actor=actor, opener=opener, action="consent_opener.updated", before=before)
 
 
 def opener_delete(*, actor, opener: ConsentOpener) -> None:
