@@ -221,3 +221,20 @@ def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(c
     )
     call_event_apply(call=delivered, status=CallStatus.COMPLETED, source="test")
     assert 'class="consent-warning"' not in client.get(f"/calls/{delivered.public_id}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "end_reason", "outcome"),
+    [
+        (CallStatus.NO_ANSWER, "no_answer", "No Answer</td>"),
+        (CallStatus.NO_ANSWER, "busy", "No Answer (busy)</td>"),
+        (CallStatus.COMPLETED, "voicemail", "Completed (voicemail)</td>"),
+    ],
+)
+def test_the_call_page_names_the_end_reason_only_when_it_adds_to_the_status(
+    client, bob, status, end_reason, outcome
+):
+    call = CallFactory(status=status, end_reason=end_reason)
+    signed_in(client, bob)
+    html = client.get(f"/calls/{call.public_id}/").content.decode()
+    assert f'<th scope="row">Outcome</th><td>{outcome}' in html
