@@ -227,8 +227,8 @@ def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(c
     ("status", "end_reason", "outcome"),
     [
         (CallStatus.NO_ANSWER, "no_answer", "No Answer</td>"),
-        (CallStatus.NO_ANSWER, "busy", "No Answer (busy)</td>"),
-        (CallStatus.COMPLETED, "voicemail", "Completed (voicemail)</td>"),
+        (CallStatus.NO_ANSWER, "busy", "No Answer (Busy)</td>"),
+        (CallStatus.COMPLETED, "voicemail", "Completed (Voicemail)</td>"),
     ],
 )
 def test_the_call_page_names_the_end_reason_only_when_it_adds_to_the_status(
