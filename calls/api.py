@@ -19,14 +19,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls.filters import CallFilter
-from calls.lifecycle import EventSource, call_hangup
+from calls.lifecycle import EventSource, call_events_apply, call_hangup
 from calls.models import CallEvent
-from calls.providers.status import provider_status_apply
+from calls.providers.status import provider_status_event
 from calls.serializers import CallOutput
 from calls.services import CONTEXT_MAX_BYTES, agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, error_body
 from wordcab_admin.api.validation import validated
-from wordcab_admin.db_threads import run_db_work
+from wordcab_admin.db_threads import run_db_batched
 from wordcab_admin.twilio_signature import public_url, twilio_signature_valid
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -242,13 +242,13 @@ async def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     if not params.get("CallSid") and not request.GET.get("call_id"):
         return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
     try:
-        await run_db_work(
-            provider_status_apply,
+        incoming = provider_status_event(
             provider="twilio",
             params=params,
             source=EventSource.TWILIO,
             call_public_id=request.GET.get("call_id"),
         )
+        await run_db_batched(call_events_apply, incoming)
     except DomainError as exc:
         return JsonResponse(error_body(exc.code, exc.message, exc.field), status=exc.status)
     return HttpResponse(status=204)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
@@ -29,18 +30,26 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 def publish_call_update_on_commit(call: Call) -> None:
-    """Announce `call` (and its campaign's counts) to live viewers once the current transaction commits."""
-    transaction.on_commit(lambda: call_update_publish(call=call), robust=True)
+    """Announce `call` as it is now (and its campaign's counts) to live viewers once the current
+    transaction commits."""
+    live_events_on_commit([live_event_for_call(call)], {call.campaign_id} if call.campaign_id else set())
+
+
+def live_events_on_commit(call_events: list[dict], campaign_ids: Iterable[int] = ()) -> None:
+    """Send ready call snapshots, in order, then the counts of their campaigns as they are at commit (read
+    once per campaign however many of its calls changed), once the current transaction commits."""
+    campaign_ids = sorted(set(campaign_ids))
+    transaction.on_commit(lambda: _call_events_send(call_events, campaign_ids), robust=True)
 
 
 def call_update_publish(*, call: Call) -> None:
     """Serialize the call (and its campaign) once and broadcast it now. Use the _on_commit form in services."""
-    # The lifecycle hands over the row it locked and saved, loaded with what the call object shows.
-    events = [live_event_for_call(call)]
-    if call.campaign_id:
-        campaign = Campaign.objects.select_related("agent").get(pk=call.campaign_id)
-        events.append(live_event_for_campaign(campaign))
-    live_events_send(events)
+    _call_events_send([live_event_for_call(call)], [call.campaign_id] if call.campaign_id else [])
+
+
+def _call_events_send(call_events: list[dict], campaign_ids: list[int]) -> None:
+    campaigns = Campaign.objects.select_related("agent").filter(pk__in=campaign_ids) if campaign_ids else []
+    live_events_send([*call_events, *(live_event_for_campaign(campaign) for campaign in campaigns)])
 
 
 def campaign_update_publish(*, campaign: Campaign) -> None:

@@ -1,62 +1,142 @@
-"""Long-lived threads for hot, short database work called from async views (Twilio's status callbacks).
+"""Long-lived threads that apply hot webhook work in batches (Twilio's status callbacks).
 
 Under ASGI Django runs each sync view on a thread made for that request, so the view opens and closes its
-database connection every time, and concurrent SQLite writers back off in sleeps of up to 100 ms. Work
-sent here runs on a few threads that live as long as the process and keep their connections: one thread
-for SQLite (one writer, no lock waits), a few for PostgreSQL. `HOT_DB_THREADS=0` runs the work the way a
-sync view would (tests that wrap each test in a transaction need that)."""
+database connection every time, and each event pays its own transaction and commit. Work sent here is
+queued for a few threads that live as long as the process and keep their connections; each thread takes
+everything queued while it was busy and hands it, as one list, to a batch function that applies it in one
+transaction (group commit): the busier the endpoint, the larger the batches and the cheaper each event.
+One thread by default (`HOT_DB_THREADS`): with batching it kept up best on SQLite (one writer, no lock
+waits) and on PostgreSQL alike; more threads split the queue into smaller batches.
+`HOT_DB_THREADS=0` runs each item alone on the request's thread, the way a sync view would (tests that wrap
+each test in a transaction need that)."""
+
+from __future__ import annotations
 
 import asyncio
+import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import TypeVar
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connections
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+# A batch function takes the queued items and returns one result per item, in order: a value, or the
+# exception that item earned (raised to its own caller only).
+BatchFunction = Callable[[list[Any]], Sequence[Any]]
 
-_executors: dict[int, ThreadPoolExecutor] = {}
+MAX_BATCH = 200
+_STOP = object()
+_batchers: dict[BatchFunction, _Batcher] = {}
 _lock = threading.Lock()
 
 
-def _executor(size: int) -> ThreadPoolExecutor:
-    with _lock:
-        if size not in _executors:
-            _executors[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="hot-db")
-        return _executors[size]
+class _Batcher:
+    def __init__(self, function: BatchFunction, threads: int) -> None:
+        self.function = function
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"hot-db-{index}", daemon=True)
+            for index in range(threads)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, item: Any) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.put((item, loop, future))
+        return future
+
+    def stop(self) -> None:
+        for _ in self.threads:
+            self.queue.put(_STOP)
+        for thread in self.threads:
+            thread.join()
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._take()) is not None:
+                self._settle(batch, self._apply([item for item, _, _ in batch]))
+        finally:
+            connections.close_all()
+
+    def _take(self) -> list[tuple] | None:
+        first = self.queue.get()
+        if first is _STOP:
+            return None
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                queued = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if queued is _STOP:
+                self.queue.put(_STOP)  # this thread finishes its batch, then stops
+                break
+            batch.append(queued)
+        return batch
+
+    def _apply(self, items: list[Any]) -> Sequence[Any]:
+        try:
+            results = self.function(items)
+        except Exception as exc:  # noqa: BLE001 -- every caller of the batch gets the error
+            results = [exc] * len(items)
+        if any(isinstance(result, DatabaseError) for result in results):
+            # A connection broken by a database restart is dropped, so the next batch opens a fresh one.
+            for connection in connections.all(initialized_only=True):
+                if not connection.is_usable():
+                    connection.close()
+        return results
+
+    @staticmethod
+    def _settle(batch: list[tuple], results: Sequence[Any]) -> None:
+        # One wake-up per event loop (usually the process has one), not one per item.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = defaultdict(list)
+        for (_, loop, future), result in zip(batch, results, strict=True):
+            by_loop[loop].append((future, result))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_resolve, settled)
 
 
-def _run_with_usable_connections(function: Callable[..., T], /, **kwargs) -> T:
-    try:
-        return function(**kwargs)
-    except DatabaseError:
-        # A connection broken by a database restart is dropped, so the next job opens a fresh one.
-        for connection in connections.all(initialized_only=True):
-            if not connection.is_usable():
-                connection.close()
-        raise
+def _resolve(settled: list[tuple[asyncio.Future, Any]]) -> None:
+    for future, result in settled:
+        if future.cancelled():  # the client went away; the work is done all the same
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
-async def run_db_work(function: Callable[..., T], /, **kwargs) -> T:
-    """Run `function(**kwargs)` on a long-lived database thread and await its result."""
+async def run_db_batched(function: Callable[[list[Item]], Sequence[T | Exception]], item: Item) -> T:
+    """Queue `item` for `function` on a long-lived database thread and await its own result (or raise
+    its own error). Items queued together are handed to `function` as one list."""
     size = settings.HOT_DB_THREADS
     if size <= 0:
-        return await sync_to_async(function, thread_sensitive=True)(**kwargs)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _executor(size), partial(_run_with_usable_connections, function, **kwargs)
-    )
+        result = (await sync_to_async(function, thread_sensitive=True)([item]))[0]
+    else:
+        result = await _batcher(function, size).submit(item)
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _batcher(function: BatchFunction, threads: int) -> _Batcher:
+    with _lock:
+        if function not in _batchers:
+            _batchers[function] = _Batcher(function, threads)
+        return _batchers[function]
 
 
 def db_threads_stop() -> None:
     """Finish queued work and end the threads (their connections close with them)."""
     with _lock:
-        executors = list(_executors.values())
-        _executors.clear()
-    for executor in executors:
-        executor.submit(connections.close_all).result()
-        executor.shutdown(wait=True)
+        batchers = list(_batchers.values())
+        _batchers.clear()
+    for batcher in batchers:
+        batcher.stop()

@@ -86,9 +86,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Long-lived threads for hot webhook database work (wordcab_admin/db_threads.py); 0 = per request.
-HOT_DB_THREADS = env_int(
-    "HOT_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4, minimum=0
-)
+HOT_DB_THREADS = env_int("HOT_DB_THREADS", 1, minimum=0)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):

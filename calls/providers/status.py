@@ -1,6 +1,6 @@
 """Provider status events → the lifecycle. Twilio's status callbacks and the simulator's events are both
 Twilio-shaped parameter sets (CallSid, CallStatus, SequenceNumber, Timestamp, SipResponseCode,
-CallDuration, AnsweredBy) and both go through `provider_status_apply`: one mapping, one lifecycle call."""
+CallDuration, AnsweredBy) and both go through `provider_status_event`: one mapping, one lifecycle entry (`call_events_apply`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from calls.lifecycle import CallError, call_event_apply
+from calls.lifecycle import CallError, EventIn, call_events_apply
 from calls.models import CallEvent, CallStatus, EndReason
 
 TWILIO_STATUS: dict[str, str] = {
@@ -24,6 +24,7 @@ TWILIO_STATUS: dict[str, str] = {
     "failed": CallStatus.FAILED,
     "canceled": CallStatus.FAILED,
 }
+MAX_SEQUENCE = 2**31 - 1  # CallEvent.sequence and Call.last_sequence are 32-bit integers
 MACHINE_ANSWERS = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 )
@@ -57,6 +58,13 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def _sequence(value: str | None) -> int | None:
+    """Twilio numbers the callbacks of a call 0, 1, 2, …; a value that is not such a number is left out
+    (it stays in the stored payload) and the event is ordered by its status alone."""
+    sequence = _int(value)
+    return sequence if sequence is not None and 0 <= sequence <= MAX_SEQUENCE else None
 
 
 def _seconds(value: str | None) -> float | None:
@@ -122,22 +130,23 @@ def map_twilio_status(params: Mapping[str, str]) -> MappedEvent:
     return MappedEvent(status)
 
 
-def provider_status_apply(
+def provider_status_event(
     *, provider: str, params: Mapping[str, str], source: str, call_public_id: str | None = None
-) -> CallEvent:
-    """Apply one Twilio-shaped status event. The call is found by our id when the callback URL carries
-    it (outbound calls), else by provider + CallSid (inbound calls created by the voice webhook)."""
+) -> EventIn:
+    """One Twilio-shaped status event as the lifecycle takes it. The call is named by our id when the
+    callback URL carries it (outbound calls), else by provider + CallSid (inbound calls created by the
+    voice webhook)."""
     mapped = map_twilio_status(params)
-    sequence = _int(params.get("SequenceNumber"))
+    sequence = _sequence(params.get("SequenceNumber"))
     call_sid = params.get("CallSid", "")
     provider_status = params.get("CallStatus", "") or (
         f"amd:{params['AnsweredBy']}" if params.get("AnsweredBy") else ""
     )
-    return call_event_apply(
+    return EventIn(
+        status=mapped.status,
         public_id=call_public_id or None,
         provider=provider,
         provider_call_id=call_sid or None,
-        status=mapped.status,
         provider_status=provider_status,
         sequence=sequence,
         event_id=f"{call_sid}:{sequence}:{provider_status}" if sequence is not None else "",
@@ -150,3 +159,16 @@ def provider_status_apply(
         talk_seconds=mapped.talk_seconds,
         hangup_provider=mapped.hangup_provider,
     )
+
+
+def provider_status_apply(
+    *, provider: str, params: Mapping[str, str], source: str, call_public_id: str | None = None
+) -> CallEvent:
+    """Apply one Twilio-shaped status event now (the simulator's task; the webhook batches them)."""
+    incoming = provider_status_event(
+        provider=provider, params=params, source=source, call_public_id=call_public_id
+    )
+    result = call_events_apply([incoming])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -1,5 +1,6 @@
 """The lifecycle: one state machine, every event kept, terminal states final, any delivery order converges."""
 
+import json
 import random
 from datetime import timedelta
 
@@ -104,7 +105,10 @@ def test_a_failure_keeps_its_error_and_sip_code():
 def test_every_accepted_transition_is_announced_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     announced = []
     monkeypatch.setattr(
-        "calls.lifecycle.publish_call_update_on_commit", lambda call: announced.append(call.status)
+        "calls.lifecycle.live_events_on_commit",
+        lambda snapshots, campaign_ids: announced.extend(
+            json.loads(s["text"])["call"]["status"] for s in snapshots
+        ),
     )
     call = CallFactory()
     with django_capture_on_commit_callbacks():
