@@ -43,6 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     CallStatus.RINGING: frozenset({CallStatus.IN_PROGRESS, *_TERMINAL}),
     CallStatus.IN_PROGRESS: frozenset({CallStatus.COMPLETED, CallStatus.FAILED}),
 }
+TIME_LIMIT_SLACK = 2  # seconds
 DEFAULT_END_REASON = {
     CallStatus.COMPLETED: EndReason.HANGUP,
     CallStatus.NO_ANSWER: EndReason.NO_ANSWER,
@@ -394,23 +395,33 @@ def _move(
         call.end_reason = end_reason or DEFAULT_END_REASON[status]
         if status == CallStatus.COMPLETED and call.answered_at is None and talk_seconds is not None:
             call.answered_at = call.ended_at - timedelta(seconds=max(0, talk_seconds))
+        if status == CallStatus.COMPLETED and call.end_reason == EndReason.HANGUP:
+            call.end_reason = _hangup_or_time_limit(call, talk_seconds)
         if status == CallStatus.FAILED:
             error = error or CallError("call_failed", "The call failed.")
         if error is not None:
             call.error_code, call.error_message = error.code[:64], error.message[:500]
 
 
+def _hangup_or_time_limit(call: Call, talk_seconds: float | None) -> str:
+    """A provider that enforces max_duration itself (Twilio's `time_limit`, the simulator) reports an
+    ordinary `completed` when the limit ends the call: a talk that reached max_duration ended by it."""
+    if talk_seconds is None and call.answered_at is not None:
+        talk_seconds = (call.ended_at - call.answered_at).total_seconds()
+    # At the limit, give or take Twilio's whole-second rounding; a call that ran on well past it was not
+    # ended by it (the limit missed, then someone hung up).
+    if talk_seconds is not None and call.max_duration <= talk_seconds < call.max_duration + TIME_LIMIT_SLACK:
+        return EndReason.MAX_DURATION
+    return EndReason.HANGUP
+
+
 def _after_transition(call: Call, *, hangup_provider: bool) -> None:
     """Side effects of an applied transition, all sent after commit."""
+    # max_duration needs no timer per call here: Twilio ends the call itself (`time_limit`), and
+    # `calls.max_duration_sweep` runs every 5 s. (A countdown task per answered call cost a broker
+    # round trip on every answer, and Celery holds such tasks in worker memory until they are due, or
+    # redelivers them once they outlast the broker's visibility timeout.)
     pk = call.pk
-    if call.status == CallStatus.IN_PROGRESS:
-        # Enforce max_duration at the moment it is reached; the periodic sweep catches any missed one.
-        countdown = call.max_duration
-        transaction.on_commit(
-            lambda: current_app.send_task(
-                "calls.max_duration_enforce", kwargs={"call_id": pk}, countdown=countdown, ignore_result=True
-            )
-        )
     if call.status in _TERMINAL:
         from calls.providers import provider_for
 

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class WordcabAdminConfig(AppConfig):
     name = "wordcab_admin"
     verbose_name = "Wordcab Admin"
+
+    def ready(self) -> None:
+        from wordcab_admin.async_middleware import deploy_checks_see_subclasses
+
+        deploy_checks_see_subclasses()

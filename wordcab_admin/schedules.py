@@ -6,7 +6,7 @@ from datetime import timedelta
 PERIODIC: list[tuple[str, str, timedelta]] = []
 
 PERIODIC += [
-    ("calls: max_duration sweep", "calls.max_duration_sweep", timedelta(seconds=15)),
+    ("calls: max_duration sweep", "calls.max_duration_sweep", timedelta(seconds=5)),
     ("calls: stale call watchdog", "calls.stale_sweep", timedelta(seconds=60)),
     ("calls: prune old idempotency keys", "calls.idempotency_keys_prune", timedelta(hours=1)),
 ]

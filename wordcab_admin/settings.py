@@ -50,15 +50,17 @@ INSTALLED_APPS = [
     "compliance",
 ]
 
+# Django's stock middleware, with their hooks run on the event loop under ASGI where they never touch the
+# database (wordcab_admin/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "wordcab_admin.async_middleware.SecurityMiddleware",
     "wordcab_admin.static_middleware.AsyncCapableWhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wordcab_admin.async_middleware.SessionMiddleware",
+    "wordcab_admin.async_middleware.CommonMiddleware",
+    "wordcab_admin.async_middleware.CsrfViewMiddleware",
+    "wordcab_admin.async_middleware.AuthenticationMiddleware",
+    "wordcab_admin.async_middleware.MessageMiddleware",
+    "wordcab_admin.async_middleware.XFrameOptionsMiddleware",
     "wordcab_admin.api.errors.ApiErrorMiddleware",
 ]
 

@@ -55,9 +55,17 @@ def _milliseconds(moment: datetime) -> datetime:
 
 
 def simulator_timeline(
-    *, call_sid: str, to_number: str, from_number: str, start: datetime, speed: float, rng: random.Random
+    *,
+    call_sid: str,
+    to_number: str,
+    from_number: str,
+    start: datetime,
+    speed: float,
+    rng: random.Random,
+    max_duration: float | None = None,
 ) -> list[PlannedEvent]:
-    """The status events of one simulated call, in order, with Twilio's parameter names.
+    """The status events of one simulated call, in order, with Twilio's parameter names. Like Twilio's
+    `time_limit`, the simulated carrier ends the talk at `max_duration` seconds.
 
     Timestamps are ISO 8601 to the millisecond (a sped-up call lasts less than a second) and CallDuration
     is exactly their difference, so a `completed` delivered before `in-progress` yields the same answered_at."""
@@ -65,6 +73,8 @@ def simulator_timeline(
     setup = rng.uniform(0.2, 0.6) / speed
     ring = rng.uniform(2.0, 4.0) / speed
     talk = rng.uniform(3.0, 6.0) / speed
+    if max_duration is not None:
+        talk = min(talk, max_duration)
     steps: list[tuple[float, dict[str, str]]] = [(setup / 2, {"CallStatus": "initiated"})]
     if outcome == Outcome.FAILED:
         steps.append((setup, {"CallStatus": "failed", "SipResponseCode": "603"}))
@@ -144,6 +154,7 @@ class SimulatorProvider(TelephonyProvider):
             start=timezone.now(),
             speed=settings.SIMULATOR_SPEED,
             rng=rng,
+            max_duration=call.max_duration,
         )
         out_of_order, duplicates = _disorder_wanted(call)
         events = disorder(events, out_of_order=out_of_order, duplicates=duplicates, rng=rng)

@@ -8,9 +8,11 @@ from django.utils import timezone
 from agents.models import Provider
 from calls.lifecycle import call_event_apply, call_max_duration_enforce, calls_max_duration_sweep
 from calls.models import CallStatus, EndReason
+from calls.providers.status import provider_status_apply
 from calls.tasks import provider_hangup
 from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import CallFactory
+from wordcab_admin.schedules import PERIODIC
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +39,15 @@ def answered_call(seconds_ago, max_duration, **kwargs):
     return call
 
 
-def test_answering_schedules_the_enforcement_at_max_duration(sent, django_capture_on_commit_callbacks):
+def test_max_duration_is_swept_every_few_seconds_and_no_timer_is_sent_per_answer(
+    sent, django_capture_on_commit_callbacks
+):
     call = CallFactory(max_duration=300)
     with django_capture_on_commit_callbacks(execute=True):
         call_event_apply(call=call, status=CallStatus.IN_PROGRESS, source="test")
-    assert ("calls.max_duration_enforce", {"call_id": call.pk}, 300) in sent
+    assert sent == []
+    (interval,) = [every for _, task, every in PERIODIC if task == "calls.max_duration_sweep"]
+    assert interval <= timedelta(seconds=5)
 
 
 def test_a_call_past_its_max_duration_is_completed_with_that_reason_and_hung_up(
@@ -101,3 +107,16 @@ def test_a_twilio_call_past_its_limit_is_hung_up_at_twilio(
         assert request["form"]["Status"] == ["completed"]
     finally:
         fake.stop()
+
+
+@pytest.mark.parametrize(
+    ("talked", "end_reason"), [("300", EndReason.MAX_DURATION), ("299", EndReason.HANGUP)]
+)
+def test_a_call_twilio_ended_at_its_time_limit_completes_with_end_reason_max_duration(talked, end_reason):
+    call = answered_call(
+        seconds_ago=int(talked), max_duration=300, provider="twilio", provider_call_id="CAlimit"
+    )
+    params = {"CallSid": "CAlimit", "CallStatus": "completed", "CallDuration": talked, "SequenceNumber": "3"}
+    provider_status_apply(provider="twilio", params=params, source="twilio", call_public_id=call.public_id)
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.COMPLETED, end_reason)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from wordcab_admin.env import (
@@ -175,3 +176,11 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_checks_still_run_for_the_inline_middleware_and_catch_a_missing_hsts(settings):
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    found = {message.id for message in run_checks(include_deployment_checks=True)}
+    assert {"security.W004", "security.W019"} <= found  # HSTS and X-Frame-Options, checked
+    assert not {"security.W001", "security.W002", "security.W003"} & found  # middleware seen as present
