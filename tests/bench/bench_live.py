@@ -19,7 +19,8 @@ For each load (N clients × 100 events/s) one server is started, `uvicorn --work
   message; the generator `group_send`s each event (the same call objects) at 100/s. Latency = receive
   time − the group_send call. (No HTTP or database on this path: it favours the reference.)
 
-Clients run in separate processes (CLOCK_MONOTONIC is shared, so times compare). An event is lost when a
+Before the phases, 100 callbacks warm the server up (each worker's first requests pay for imports,
+connections and thread start-up). Clients run in separate processes (CLOCK_MONOTONIC is shared, so times compare). An event is lost when a
 client has not received it DRAIN_SECONDS after the last one was sent. Server CPU is the sum over the
 uvicorn workers (100% = one core); frames/s are frames received by all clients per second."""
 
@@ -47,6 +48,7 @@ LOADS = [int(n) for n in os.environ.get("BENCH_LIVE_LOADS", "50,500").split(",")
 DEFLATE = os.environ.get("BENCH_LIVE_DEFLATE", "") in ("1", "true")  # browsers offer permessage-deflate
 TARGET_P99_MS = {50: 50.0, 500: 250.0}
 DRAIN_SECONDS = 5.0
+WARM_UP_CALLBACKS = 100
 SPACING = 3  # seconds between one call's callbacks, so that load rarely reorders them
 CLIENTS_PER_PROCESS = 250
 AUTH_TOKEN = "bench-live-twilio-token"
@@ -537,8 +539,11 @@ def main() -> int:
         ref_payloads = call_payloads(ref_events)
         fan_events = create_calls(calls_needed, f"F{clients}x")[:count]
         fan_batches = live_events(fan_events)
+        warm_events = create_calls(WARM_UP_CALLBACKS, f"W{clients}x")[:WARM_UP_CALLBACKS]
         server = start_server(env)
         try:
+            # Every worker's first requests pay for imports, connections and thread start-up: not measured.
+            asyncio.run(send_callbacks(base_url, warm_events))
             ours = run_phase(
                 "ours", server, f"{ws_base}/ws/calls", {"Authorization": f"Bearer {key}"}, clients,
                 ours_events, lambda events=ours_events: asyncio.run(send_callbacks(base_url, events)),
