@@ -70,31 +70,6 @@ class CallError:
     message: str
 
 
-def _locked_call(
-    *,
-    call: Call | None,
-    call_id: int | None,
-    public_id: str | None,
-    provider: str | None,
-    provider_call_id: str | None,
-) -> Call:
-    # The call object is rendered after commit (live updates): load what it shows in the same query.
-    calls = Call.objects.select_for_update(of=("self",)).select_related("agent", "campaign", "recording")
-    try:
-        if call is not None:
-            return calls.get(pk=call.pk)
-        if call_id is not None:
-            return calls.get(pk=call_id)
-        if public_id:
-            return calls.get(public_id=public_id)
-        if provider and provider_call_id:
-            return calls.get(provider=provider, provider_call_id=provider_call_id)
-    except Call.DoesNotExist:
-        pass
-    ref = public_id or call_id or (f"{provider}:{provider_call_id}" if provider_call_id else None)
-    raise NotFound(f"No call {ref}", code="call_not_found")
-
-
 def _ignored_because(call: Call, status: str | None, sequence: int | None, event_id: str, source: str) -> str:
     if call.status in _TERMINAL:
         return f"the call had already ended ({call.status})"
@@ -121,11 +96,12 @@ def _ignored_because(call: Call, status: str | None, sequence: int | None, event
 
 @dataclass(frozen=True)
 class EventIn:
-    """One event of a call as it is reported, before it is recorded. The call is named by `public_id` or
-    `provider` + `provider_call_id` (see `call_event_apply` for the other fields)."""
+    """One event of a call as it is reported, before it is recorded. The call is named by `call_id` (its
+    primary key), `public_id` or `provider` + `provider_call_id` (see `call_event_apply` for the rest)."""
 
     status: str | None
     source: str = EventSource.PROVIDER
+    call_id: int | None = None
     public_id: str | None = None
     provider: str | None = None
     provider_call_id: str | None = None
@@ -141,9 +117,17 @@ class EventIn:
     hangup_provider: bool = False
 
     @property
-    def call_ref(self) -> str | None:
+    def call_key(self) -> tuple:
+        if self.call_id is not None:
+            return ("pk", self.call_id)
         if self.public_id:
-            return self.public_id
+            return ("id", self.public_id)
+        return ("provider", self.provider, self.provider_call_id)
+
+    @property
+    def call_ref(self) -> str | None:
+        if self.call_id is not None or self.public_id:
+            return self.public_id or str(self.call_id)
         return f"{self.provider}:{self.provider_call_id}" if self.provider and self.provider_call_id else None
 
 
@@ -164,20 +148,22 @@ def call_event_apply(
     `talk_seconds` (a provider's reported duration) lets a `completed` that arrives before `in_progress`
     still set `answered_at`. `hangup_provider=True` asks the provider, after commit, to drop the line."""
     incoming = EventIn(
-        status=status, public_id=public_id, provider=provider, provider_call_id=provider_call_id, **details
+        status=status,
+        call_id=call.pk if call is not None else call_id,
+        public_id=public_id,
+        provider=provider,
+        provider_call_id=provider_call_id,
+        **details,
     )
-    with transaction.atomic():
-        locked = _locked_call(
-            call=call,
-            call_id=call_id,
-            public_id=public_id,
-            provider=provider,
-            provider_call_id=provider_call_id,
-        )
-        recorder = _Recorder()
-        event = recorder.record(locked, incoming)
-        recorder.write()
-    return event
+    return event_apply(incoming)
+
+
+def event_apply(incoming: EventIn) -> CallEvent:
+    """Apply one event now: its stored CallEvent, or its error (an unknown call: 404) raised."""
+    result = call_events_apply([incoming])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
@@ -194,7 +180,7 @@ def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
             recorder = _Recorder()
             results: list[CallEvent | DomainError] = []
             for incoming in events:
-                call = calls.get(_batch_key(incoming.public_id, incoming.provider, incoming.provider_call_id))
+                call = calls.get(incoming.call_key)
                 if call is None:
                     results.append(NotFound(f"No call {incoming.call_ref}", code="call_not_found"))
                 else:
@@ -215,23 +201,22 @@ def _apply_alone(incoming: EventIn) -> CallEvent | DomainError | Exception:
         return exc
 
 
-def _batch_key(public_id: str | None, provider: str | None, provider_call_id: str | None) -> tuple:
-    return ("id", public_id) if public_id else ("provider", provider, provider_call_id)
-
-
 def _locked_calls(events: list[EventIn]) -> dict[tuple, Call]:
-    """Lock the calls of a batch in one statement. Hand-written SQL, since on this path Django spent more
-    time compiling its four-table select than the database spent running it; the agent's and campaign's
-    ids and the recording's status come along for the live call object (`CallOutput`)."""
-    public_ids = sorted({e.public_id for e in events if e.public_id})
+    """Lock the calls of a batch in one statement, keyed as `EventIn.call_key` names them. Hand-written
+    SQL, since on this path Django spent more time compiling its four-table select than the database spent
+    running it; the agent's and campaign's ids and the recording's status come along for the live call
+    object (`CallOutput`)."""
+    pks = sorted({e.call_id for e in events if e.call_id is not None})
+    public_ids = sorted({e.public_id for e in events if e.call_id is None and e.public_id})
     by_provider: dict[str, set[str]] = {}
     for e in events:
-        if not e.public_id and e.provider and e.provider_call_id:
+        if e.call_key[0] == "provider" and e.provider and e.provider_call_id:
             by_provider.setdefault(e.provider, set()).add(e.provider_call_id)
     conditions, params = [], []
-    if public_ids:
-        conditions.append(f"c.public_id IN ({', '.join(['%s'] * len(public_ids))})")
-        params += public_ids
+    for column, values in (("id", pks), ("public_id", public_ids)):
+        if values:
+            conditions.append(f"c.{column} IN ({', '.join(['%s'] * len(values))})")
+            params += values
     for provider, sids in sorted(by_provider.items()):
         conditions.append(f"(c.provider = %s AND c.provider_call_id IN ({', '.join(['%s'] * len(sids))}))")
         params += [provider, *sorted(sids)]
@@ -240,9 +225,9 @@ def _locked_calls(events: list[EventIn]) -> dict[tuple, Call]:
     found: dict[tuple, Call] = {}
     for call in Call.objects.raw(_locked_calls_sql(" OR ".join(conditions)), params):
         _attach_related(call)
-        found[_batch_key(call.public_id, None, None)] = call
+        found[("pk", call.pk)] = found[("id", call.public_id)] = call
         if call.provider_call_id:
-            found[_batch_key(None, call.provider, call.provider_call_id)] = call
+            found[("provider", call.provider, call.provider_call_id)] = call
     return found
 
 
@@ -294,6 +279,8 @@ _LIFECYCLE_COLUMNS = (
 
 
 def _calls_write(calls: list[Call]) -> None:
+    """One UPDATE statement run for every changed call (executemany). Django's bulk_update would build a
+    CASE expression per column and row, costlier to compile than the whole batch is to apply."""
     fields = [Call._meta.get_field(name) for name in _LIFECYCLE_COLUMNS]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)

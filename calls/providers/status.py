@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from calls.lifecycle import CallError, EventIn, call_events_apply
+from calls.lifecycle import CallError, EventIn, event_apply
 from calls.models import CallEvent, CallStatus, EndReason
 
 TWILIO_STATUS: dict[str, str] = {
@@ -165,10 +165,6 @@ def provider_status_apply(
     *, provider: str, params: Mapping[str, str], source: str, call_public_id: str | None = None
 ) -> CallEvent:
     """Apply one Twilio-shaped status event now (the simulator's task; the webhook batches them)."""
-    incoming = provider_status_event(
-        provider=provider, params=params, source=source, call_public_id=call_public_id
+    return event_apply(
+        provider_status_event(provider=provider, params=params, source=source, call_public_id=call_public_id)
     )
-    result = call_events_apply([incoming])[0]
-    if isinstance(result, Exception):
-        raise result
-    return result
