@@ -59,12 +59,6 @@ def simulator_deliver(call_public_id: str, params: dict[str, str]) -> bool:
     return event.applied
 
 
-@shared_task(name="calls.max_duration_enforce", acks_late=True, ignore_result=True)
-def max_duration_enforce(call_id: int) -> bool:
-    """One call's check; no longer scheduled per call (the sweep does it), kept for queued messages."""
-    return lifecycle.call_max_duration_enforce(call_id=call_id)
-
-
 @shared_task(name="calls.max_duration_sweep", acks_late=True)
 def max_duration_sweep() -> int:
     return lifecycle.calls_max_duration_sweep()
