@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from django.test import Client
 from django.urls import include, path
 from rest_framework.views import APIView
 
@@ -92,3 +93,9 @@ def test_an_unhandled_exception_is_logged_and_answered_500_without_a_stack_trace
     assert len(logged) == 1
     assert logged[0].exc_info is not None  # the traceback goes to the log, not to the client
     assert url in logged[0].getMessage()
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page():
+    response = Client(enforce_csrf_checks=True).post("/v1/agents//calls", {"phone_number": "+14155550123"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
