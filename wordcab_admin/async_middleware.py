@@ -52,15 +52,15 @@ class InlineHooksMixin:
 
 
 class SecurityMiddleware(InlineHooksMixin, security.SecurityMiddleware):
-    pass
+    """Redirects to HTTPS and sets security headers: request and response only."""
 
 
 class CommonMiddleware(InlineHooksMixin, common.CommonMiddleware):
-    pass
+    """Host checks and the trailing-slash redirect: the URL resolver only."""
 
 
 class XFrameOptionsMiddleware(InlineHooksMixin, clickjacking.XFrameOptionsMiddleware):
-    pass
+    """Sets one response header."""
 
 
 class AuthenticationMiddleware(InlineHooksMixin, auth.AuthenticationMiddleware):

@@ -27,6 +27,7 @@ uvicorn workers (100% = one core); frames/s are frames received by all clients p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -329,12 +330,20 @@ def worker_cpu(server: subprocess.Popen) -> float:
     parent = psutil.Process(server.pid)
     total = 0.0
     for proc in [parent, *parent.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a worker that exited meanwhile
             times = proc.cpu_times()
             total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
     return total
+
+
+async def paced(count: int):
+    """Yield 0 … count-1 on a schedule of RATE per second, starting 0.2 s from now."""
+    start = time.monotonic() + 0.2
+    for i in range(count):
+        delay = start + i / RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield i
 
 
 CALLBACK_HANDLED_MS: list[float] = []  # sent → 204, per callback, for the phase just run
@@ -373,12 +382,8 @@ async def send_callbacks(base_url: str, events) -> tuple[list[float], int]:
                 failures += 1
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
-        start = time.monotonic() + 0.2
         tasks = []
-        for i in range(len(prepared)):
-            delay = start + i / RATE - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        async for i in paced(len(prepared)):
             sent_at[i] = time.monotonic()
             tasks.append(asyncio.create_task(post(session, i)))
         await asyncio.gather(*tasks)
@@ -401,13 +406,9 @@ async def send_group(payloads: list[dict]) -> list[float]:
 
     layer = get_channel_layer()
     sent_at = [0.0] * len(payloads)
-    start = time.monotonic() + 0.2
-    for i, payload in enumerate(payloads):
-        delay = start + i / RATE - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async for i in paced(len(payloads)):
         sent_at[i] = time.monotonic()
-        await layer.group_send(RAW_GROUP, {"type": "call.updated", "call": payload})
+        await layer.group_send(RAW_GROUP, {"type": "call.updated", "call": payloads[i]})
     return sent_at
 
 
@@ -429,13 +430,9 @@ async def send_live_group(batches: list[list[dict]]) -> list[float]:
 
     layer = get_channel_layer()
     sent_at = [0.0] * len(batches)
-    start = time.monotonic() + 0.2
-    for i, batch in enumerate(batches):
-        delay = start + i / RATE - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async for i in paced(len(batches)):
         sent_at[i] = time.monotonic()
-        await layer.group_send(LIVE_GROUP, {"type": LAYER_MESSAGE_TYPE, "events": batch})
+        await layer.group_send(LIVE_GROUP, {"type": LAYER_MESSAGE_TYPE, "events": batches[i]})
     return sent_at
 
 

@@ -17,7 +17,17 @@ import pytest
 
 from tests.helpers import wait_for
 
+TWILIO_ACCOUNT = "AC" + "1" * 32
 MEDIA_TOKEN = "media-test-auth-token"  # noqa: S105 -- a test value for Twilio's signature HMAC
+
+
+@pytest.fixture
+def twilio_settings(settings):
+    """Twilio credentials and the public URL that status callbacks are signed for."""
+    settings.TWILIO_ACCOUNT_SID = TWILIO_ACCOUNT
+    settings.TWILIO_AUTH_TOKEN = "secret-token"
+    settings.PUBLIC_BASE_URL = "https://calls.example.com"
+    return settings
 
 
 @pytest.fixture

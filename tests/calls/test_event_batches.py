@@ -120,11 +120,10 @@ def test_inbound_calls_are_found_by_their_provider_call_id_in_a_batch():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("twilio_settings")
 def test_a_status_callback_with_an_impossible_sequence_number_is_kept_without_it_and_ordered_by_status(
-    client, settings
+    client,
 ):
-    settings.TWILIO_AUTH_TOKEN = "secret-token"
-    settings.PUBLIC_BASE_URL = "https://calls.example.com"
     call = twilio_call(provider_call_id="CA" + "3" * 32)
     params = {"CallSid": call.provider_call_id, "CallStatus": "ringing", "SequenceNumber": "99999999999"}
     assert post_status(client, params, call=call).status_code == 204
@@ -136,10 +135,8 @@ def test_a_status_callback_with_an_impossible_sequence_number_is_kept_without_it
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_status_callbacks_are_grouped_into_batches_and_all_land(monkeypatch, settings):
-    settings.TWILIO_AUTH_TOKEN = "secret-token"
-    settings.PUBLIC_BASE_URL = "https://calls.example.com"
-    settings.HOT_DB_THREADS = 1
+def test_concurrent_status_callbacks_are_grouped_into_batches_and_all_land(monkeypatch, twilio_settings):
+    twilio_settings.HOT_DB_THREADS = 1
     batch_sizes: list[int] = []
 
     def counted(events):

@@ -9,10 +9,8 @@ from wordcab_admin.db_threads import db_threads_stop
 
 
 @pytest.fixture
-def hot_threads(transactional_db, settings):
-    settings.TWILIO_AUTH_TOKEN = "secret-token"
-    settings.PUBLIC_BASE_URL = "https://calls.example.com"
-    settings.HOT_DB_THREADS = 2
+def hot_threads(transactional_db, twilio_settings):
+    twilio_settings.HOT_DB_THREADS = 2
     yield
     db_threads_stop()  # their connections close, so the test database can be dropped
 

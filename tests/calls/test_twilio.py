@@ -9,21 +9,12 @@ from calls.models import Call, CallEvent, CallStatus, Direction
 from calls.providers import ProviderUnavailable
 from calls.services import call_place, call_provider_hangup
 from calls.tasks import place
+from tests.calls.conftest import TWILIO_ACCOUNT as ACCOUNT
 from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import AgentFactory, CallFactory
 from wordcab_admin.twilio_signature import public_url, twilio_sign
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNT = "AC" + "1" * 32
-
-
-@pytest.fixture
-def twilio_settings(settings):
-    settings.TWILIO_ACCOUNT_SID = ACCOUNT
-    settings.TWILIO_AUTH_TOKEN = "secret-token"
-    settings.PUBLIC_BASE_URL = "https://calls.example.com"
-    return settings
 
 
 @pytest.fixture
