@@ -48,7 +48,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_UNAVAILABLE = 1011  # the server cannot serve live updates right now (Redis is down)
 
-MIN_WINDOW_SECONDS = 0.02  # at most 50 frames per second per connection
+MIN_WINDOW_SECONDS = 0.01  # at most 100 frames per second per connection
 MAX_WINDOW_SECONDS = 0.2
 FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
 MEMBERSHIP_REFRESH_SECONDS = 3600
