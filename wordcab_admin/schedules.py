@@ -18,3 +18,6 @@ PERIODIC += [
         timedelta(minutes=2),
     ),
 ]
+
+# Tasks that run every minute or more often: the worker does not log their routine runs.
+ROUTINE_TASKS = frozenset(task for _name, task, every in PERIODIC if every <= timedelta(minutes=1))

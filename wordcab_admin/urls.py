@@ -9,6 +9,7 @@ from wordcab_admin.health import healthz
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/", views.settings_page, name="settings"),

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,11 @@ from wordcab_admin.accounts import (
 )
 from wordcab_admin.models import ApiKey
 from wordcab_admin.roles import Capability, Role, require
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico wherever a page names no icon (JSON, downloads)."""
+    return redirect(static("img/favicon.svg"))
 
 
 @require(Capability.VIEW)
