@@ -3,7 +3,7 @@ their resync endpoints and the live broadcast (calls/events.py)."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -84,14 +84,18 @@ def agent_occupancy(limit: int = OCCUPANCY_AGENTS) -> list[dict]:
     ]
 
 
+def campaigns_with_progress() -> QuerySet[Campaign]:
+    """Campaigns, newest first, each with how many calls it has (`total`) and how many have ended (`ended`)."""
+    return (
+        Campaign.objects.select_related("agent")
+        .annotate(total=Count("calls"), ended=Count("calls", filter=Q(calls__status__in=TERMINAL)))
+        .order_by("-id")
+    )
+
+
 def running_campaigns(limit: int = RUNNING_CAMPAIGNS) -> list[Campaign]:
     """Running campaigns with how many of their calls have ended, newest first."""
-    return list(
-        Campaign.objects.filter(status=CampaignStatus.RUNNING)
-        .select_related("agent")
-        .annotate(total=Count("calls"), ended=Count("calls", filter=Q(calls__status__in=TERMINAL)))
-        .order_by("-id")[:limit]
-    )
+    return list(campaigns_with_progress().filter(status=CampaignStatus.RUNNING)[:limit])
 
 
 def calls_per_minute(*, now: datetime | None = None, minutes: int = CHART_MINUTES) -> list[dict]:

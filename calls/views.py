@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from agents.models import Agent
 from calls.api import CallCreateInput
+from calls.dashboard import campaigns_with_progress
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
 from calls.models import Call, CallStatus, Campaign, Direction
@@ -207,6 +208,4 @@ def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
 
 @require(Capability.VIEW)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "calls/campaigns.html", {"campaigns": Campaign.objects.select_related("agent")[:100]}
-    )
+    return render(request, "calls/campaigns.html", {"campaigns": campaigns_with_progress()[:100]})

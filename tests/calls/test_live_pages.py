@@ -154,3 +154,17 @@ def test_the_wallboard_lists_running_campaigns_with_their_progress(bob):
     assert "Old one" not in html
     (campaign,) = wallboard_context()["campaigns"]
     assert (campaign.total, campaign.ended) == (2, 1)
+
+
+def test_the_campaign_list_links_each_campaign_to_its_page_with_its_progress(bob):
+    agent = AgentFactory()
+    running = Campaign.objects.create(name="Reminders", agent=agent, status=CampaignStatus.RUNNING)
+    finished = Campaign.objects.create(name="Old one", agent=agent, status=CampaignStatus.COMPLETED)
+    CallFactory(agent=agent, campaign=running, status=CallStatus.COMPLETED)
+    CallFactory(agent=agent, campaign=running, status=CallStatus.RINGING)
+    html = signed_in(bob).get("/campaigns/").content.decode()
+    assert f'href="/campaigns/{running.public_id}/"' in html
+    assert f'href="/campaigns/{finished.public_id}/"' in html
+    assert '<progress value="1" max="2"' in html
+    assert "1 of 2 calls ended" in html
+    assert "0 of 0 calls ended" in html
