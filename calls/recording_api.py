@@ -9,7 +9,7 @@ with `?download=1`, which also asks the browser to save the file."""
 
 import re
 
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from calls.models import Call
 from compliance.audit import audit_record
 from wordcab_admin.api.errors import DomainError
 from wordcab_admin.roles import Capability
+from wordcab_admin.streaming import streaming_response
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -102,8 +103,12 @@ class CallRecordingApi(APIView):
             first = next(chunks, b"")  # reach the store now, so that an outage is an error, not a cut stream
         except recordings.RecordingStoreUnavailable as exc:
             raise RecordingUnavailable("The recording store is unreachable; try again shortly") from exc
-        response = StreamingHttpResponse(
-            _prepend(first, chunks), status=206 if byte_range else 200, content_type="audio/wav"
+        response = streaming_response(
+            request,
+            _prepend(first, chunks),
+            batch=1,
+            status=206 if byte_range else 200,
+            content_type="audio/wav",
         )
         response["Content-Length"] = str(end - start + 1)
         response["Accept-Ranges"] = "bytes"

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -24,6 +24,7 @@ from calls.serializers import CallOutput
 from calls.services import agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, _first_validation_error
 from wordcab_admin.roles import Capability, require
+from wordcab_admin.streaming import streaming_response
 
 PAGE_SIZE = 50
 CSV_FIELDS = [
@@ -107,7 +108,7 @@ def call_export(request: HttpRequest) -> HttpResponse:
             data.update(error_code=error.get("code", ""), error_message=error.get("message", ""))
             yield writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = streaming_response(request, rows(), batch=500, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="calls.csv"'
     return response
 
