@@ -2,8 +2,10 @@
 their resync endpoints and the live broadcast (calls/events.py)."""
 
 from datetime import datetime, timedelta
+from heapq import nlargest
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Func, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -27,15 +29,16 @@ def start_of_today() -> datetime:
 
 
 def call_counts() -> dict[str, int]:
-    today = start_of_today()
-    return Call.objects.aggregate(
-        initiating=Count("id", filter=Q(status=CallStatus.INITIATING)),
-        ringing=Count("id", filter=Q(status=CallStatus.RINGING)),
-        in_progress=Count("id", filter=Q(status=CallStatus.IN_PROGRESS)),
-        completed=Count("id", filter=Q(status=CallStatus.COMPLETED, created_at__gte=today)),
-        failed=Count("id", filter=Q(status=CallStatus.FAILED, created_at__gte=today)),
-        no_answer=Count("id", filter=Q(status=CallStatus.NO_ANSWER, created_at__gte=today)),
-    )
+    """Live calls by state, and today's ended calls by outcome. Two narrow queries rather than one pass over
+    every call ever made: live calls come from the partial index of active states, ended ones from today's
+    slice of the creation-time index."""
+    counts = dict.fromkeys([s.value for s in CallStatus], 0)
+    live = Call.objects.filter(status__in=ACTIVE)
+    ended_today = Call.objects.filter(created_at__gte=start_of_today(), status__in=TERMINAL)
+    for queryset in (live, ended_today):
+        for row in queryset.values("status").annotate(n=Count("id")).order_by():
+            counts[row["status"]] = row["n"]
+    return counts
 
 
 def active_calls(limit: int = ACTIVE_ROWS) -> list[Call]:
@@ -59,29 +62,44 @@ def active_call_states(limit: int = ACTIVE_STATES) -> dict[str, dict]:
 
 
 def ended_calls(limit: int = ENDED_ROWS) -> list[Call]:
-    return list(
-        Call.objects.filter(status__in=TERMINAL)
-        .select_related("agent", "campaign", "recording")
-        .order_by("-id")[:limit]
+    """The newest ended calls. One query per outcome, each reading the (status, newest) index only as far as it
+    needs: a single `status IN (...)` query made SQLite sort every ended call ever made."""
+    newest_ids = nlargest(
+        limit,
+        (
+            pk
+            for status in TERMINAL
+            for pk in Call.objects.filter(status=status).order_by("-id").values_list("id", flat=True)[:limit]
+        ),
     )
+    return list(Call.objects.filter(pk__in=newest_ids).select_related("agent", "campaign", "recording"))
 
 
 def agent_occupancy(limit: int = OCCUPANCY_AGENTS) -> list[dict]:
-    """Active agents with their live calls, busiest first: how much of the floor each one holds."""
-    today = start_of_today()
-    agents = (
-        Agent.objects.filter(is_active=True)
-        .annotate(
-            active=Count("calls", filter=Q(calls__status__in=ACTIVE)),
-            talking=Count("calls", filter=Q(calls__status=CallStatus.IN_PROGRESS)),
-            today=Count("calls", filter=Q(calls__created_at__gte=today)),
-        )
-        .order_by("-active", "name")[:limit]
+    """Active agents with their live calls, busiest first: how much of the floor each one holds. Counted from
+    the live calls and today's calls only, not by joining every call each agent ever made."""
+    live: dict[int, dict[str, int]] = {}
+    for row in (
+        Call.objects.filter(status__in=ACTIVE).values("agent_id", "status").annotate(n=Count("id")).order_by()
+    ):
+        agent_live = live.setdefault(row["agent_id"], {"active": 0, "talking": 0})
+        agent_live["active"] += row["n"]
+        if row["status"] == CallStatus.IN_PROGRESS:
+            agent_live["talking"] += row["n"]
+    today = dict(
+        Call.objects.filter(created_at__gte=start_of_today())
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("agent_id", "n")
     )
-    return [
-        {"id": a.public_id, "name": a.name, "active": a.active, "talking": a.talking, "today": a.today}
-        for a in agents
+    idle = {"active": 0, "talking": 0}
+    agents = [
+        {"id": public_id, "name": name, **live.get(pk, idle), "today": today.get(pk, 0)}
+        for pk, public_id, name in Agent.objects.filter(is_active=True).values_list("pk", "public_id", "name")
     ]
+    agents.sort(key=lambda a: (-a["active"], a["name"]))
+    return agents[:limit]
 
 
 def campaigns_with_progress() -> QuerySet[Campaign]:
@@ -98,18 +116,38 @@ def running_campaigns(limit: int = RUNNING_CAMPAIGNS) -> list[Campaign]:
     return list(campaigns_with_progress().filter(status=CampaignStatus.RUNNING)[:limit])
 
 
+class EpochMinute(Func):
+    """Whole minutes since 1970 of a datetime column, computed by SQLite itself. (TruncMinute makes SQLite call
+    back into Python for every row: 0.87 s for a busy hour of 200,000 calls, against 0.1 s this way.)"""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        seconds, params = compiler.compile(
+            Func(Value("%s"), *self.get_source_expressions(), function="strftime")
+        )
+        return f"(CAST({seconds} AS INTEGER) / 60)", params
+
+
+def _minute_of(row_minute: int | datetime) -> int:
+    return row_minute if isinstance(row_minute, int) else int(row_minute.timestamp()) // 60
+
+
 def calls_per_minute(*, now: datetime | None = None, minutes: int = CHART_MINUTES) -> list[dict]:
     """Calls created in each of the last `minutes` minutes, oldest first, the current minute last."""
     now = now or timezone.now()
     current = now.replace(second=0, microsecond=0)
     first = current - timedelta(minutes=minutes - 1)
+    # PostgreSQL groups by its native date_trunc fastest, and SQLite by the integer minute.
+    bucket = EpochMinute("created_at") if connection.vendor == "sqlite" else TruncMinute("created_at")
     rows = (
         Call.objects.filter(created_at__gte=first)
-        .annotate(minute=TruncMinute("created_at"))
+        .annotate(minute=bucket)
         .values("minute")
         .annotate(n=Count("id"))
+        .order_by()
     )
-    by_minute = {int(r["minute"].timestamp()) // 60: r["n"] for r in rows}
+    by_minute = {_minute_of(r["minute"]): r["n"] for r in rows}
     start = int(first.timestamp()) // 60
     return [{"minute": m, "n": by_minute.get(m, 0)} for m in range(start, start + minutes)]
 

@@ -1,13 +1,15 @@
 """The wallboard, its resync endpoint, the campaign page and the demo: what each role sees and may do."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from agents.models import Agent
-from calls.dashboard import calls_per_minute, wallboard_context
+from calls.dashboard import agent_occupancy, call_counts, calls_per_minute, ended_calls, wallboard_context
 from calls.models import Call, CallStatus, Campaign, CampaignStatus
 from tests.factories import AgentFactory, CallFactory
 
@@ -133,7 +135,7 @@ def test_the_wallboard_queries_do_not_grow_with_calls(db, django_assert_max_num_
     agent = AgentFactory()
     CallFactory.create_batch(30, agent=agent, status=CallStatus.RINGING)
     CallFactory.create_batch(30, agent=agent, status=CallStatus.COMPLETED)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(15):  # a fixed number of narrow, index-backed queries
         wallboard_context()
 
 
@@ -168,3 +170,28 @@ def test_the_campaign_list_links_each_campaign_to_its_page_with_its_progress(bob
     assert '<progress value="1" max="2"' in html
     assert "1 of 2 calls ended" in html
     assert "0 of 0 calls ended" in html
+
+
+def test_the_wallboard_counts_live_calls_of_any_day_and_ended_calls_of_today_only(db):
+    agent = AgentFactory(name="Busy")
+    quiet = AgentFactory(name="Quiet")
+    AgentFactory(name="Retired", is_active=False)
+    yesterday = timezone.now() - timedelta(days=1, hours=1)
+    old_live = CallFactory(agent=agent, status=CallStatus.IN_PROGRESS)
+    old_done = CallFactory(agent=agent, status=CallStatus.COMPLETED)
+    Call.objects.filter(pk__in=[old_live.pk, old_done.pk]).update(created_at=yesterday)
+    CallFactory(agent=agent, status=CallStatus.RINGING)
+    CallFactory(agent=quiet, status=CallStatus.FAILED)
+    counts = call_counts()
+    assert (counts["ringing"], counts["in_progress"], counts["completed"], counts["failed"]) == (1, 1, 0, 1)
+    busy, idle = agent_occupancy()
+    assert (busy["name"], busy["active"], busy["talking"], busy["today"]) == ("Busy", 2, 1, 1)
+    assert (idle["name"], idle["active"], idle["talking"], idle["today"]) == ("Quiet", 0, 0, 1)
+
+
+def test_recently_ended_calls_are_the_newest_whatever_their_outcome(db):
+    agent = AgentFactory()
+    outcomes = [CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NO_ANSWER] * 5
+    made = [CallFactory(agent=agent, status=status) for status in outcomes]
+    CallFactory(agent=agent, status=CallStatus.RINGING)
+    assert [c.pk for c in ended_calls(limit=4)] == [c.pk for c in reversed(made)][:4]
