@@ -60,15 +60,16 @@ def _urlpatterns():
 
 
 def serve(port: int) -> None:
+    import django
     import uvicorn
     from django.conf import settings
 
+    django.setup()
     settings.ROOT_URLCONF = "bench_status_callbacks_urls"
     module = type(sys)("bench_status_callbacks_urls")
-    from wordcab_admin.asgi import application  # sets Django up
-
     module.urlpatterns = _urlpatterns()
     sys.modules[module.__name__] = module
+    from wordcab_admin.asgi import application  # resolves every URL pattern at import
     uvicorn.run(
         application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
     )

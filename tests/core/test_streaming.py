@@ -38,9 +38,21 @@ def test_a_streamed_iterator_is_pulled_one_batch_at_a_time():
     assert async_to_sync(first_item_and_how_many_were_pulled)() == (0, 100)
 
 
-async def read_streamed(response) -> bytes:
-    assert response.is_async  # the ASGI handler iterates it without reading it all first
-    return b"".join([part async for part in response.streaming_content])
+def streamed_body(request) -> bytes:
+    """Run `request` (a coroutine function returning a response) through the ASGI handler and read the body
+    the way the server does; Django warns when it has to read a sync iterator whole first."""
+
+    async def read() -> bytes:
+        response = await request()
+        assert response.status_code == 200
+        assert response.is_async  # the ASGI handler iterates it without reading it all first
+        return b"".join([part async for part in response.streaming_content])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        body = async_to_sync(read)()
+    assert not [w for w in caught if SYNC_ITERATOR_WARNING in str(w.message)]
+    return body
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,18 +61,12 @@ def test_the_calls_csv_export_streams_through_the_asgi_handler_and_holds_every_r
     CallFactory.create_batch(1203, agent=agent, status=CallStatus.COMPLETED)  # three pulls of 500, and a bit
     viewer = UserFactory(role=Role.VIEWER)
 
-    async def export() -> bytes:
+    async def export():
         client = AsyncClient()
         await client.aforce_login(viewer)
-        response = await client.get("/calls/export.csv")
-        assert response.status_code == 200
-        return await read_streamed(response)
+        return await client.get("/calls/export.csv")
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        data = async_to_sync(export)()
-    assert not [w for w in caught if SYNC_ITERATOR_WARNING in str(w.message)]
-    rows = list(csv.reader(io.StringIO(data.decode())))
+    rows = list(csv.reader(io.StringIO(streamed_body(export).decode())))
     assert len(rows) == 1 + 1203
     assert rows[0][0] == "id"
 
@@ -77,16 +83,11 @@ def test_a_recording_streams_through_the_asgi_handler_byte_for_byte(settings, tm
     call.refresh_from_db()
     _, key = api_key_create(user=UserFactory(role=Role.OPERATOR), name="player")
 
-    async def play() -> bytes:
-        response = await AsyncClient().get(
+    async def play():
+        return await AsyncClient().get(
             f"/v1/calls/{call.public_id}/recording", headers={"Authorization": f"Bearer {key}"}
         )
-        assert response.status_code == 200
-        return await read_streamed(response)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        data = async_to_sync(play)()
-    assert not [w for w in caught if SYNC_ITERATOR_WARNING in str(w.message)]
+    data = streamed_body(play)
     assert data[:4] == b"RIFF"
     assert len(data) == call.recording.size_bytes
