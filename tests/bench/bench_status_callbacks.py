@@ -70,6 +70,7 @@ def serve(port: int) -> None:
     module.urlpatterns = _urlpatterns()
     sys.modules[module.__name__] = module
     from wordcab_admin.asgi import application  # resolves every URL pattern at import
+
     uvicorn.run(
         application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
     )
@@ -157,7 +158,7 @@ def main() -> int:
                 agent=agent,
                 to_number="+14155550123",
                 provider=Provider.TWILIO,
-                provider_call_id=f"CA{i:032x}",
+                provider_call_id=f"CA{os.getpid():08x}{i:024x}",  # unique per run: a crashed run leaves rows
             )
             for i in range(CALLS)
         ]
