@@ -246,3 +246,10 @@ def test_garbage_in_a_status_callback_is_never_a_500(client, twilio_settings):
     assert post_status(client, params, call=call).status_code == 204
     assert post_status(client, {"CallStatus": "ringing"}).status_code == 400
     assert Call.objects.get(pk=call.pk).status == CallStatus.INITIATING
+
+
+def test_a_webhook_body_with_too_many_fields_is_a_json_400_not_a_500(client, twilio_settings):
+    body = "&".join(f"f{i}=x" for i in range(1100))  # over DATA_UPLOAD_MAX_NUMBER_FIELDS (1000)
+    response = client.post("/v1/twilio/status", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"

@@ -99,3 +99,17 @@ def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page():
     response = Client(enforce_csrf_checks=True).post("/v1/agents//calls", {"phone_number": "+14155550123"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_form_body_with_too_many_fields_is_a_400_not_a_500(api, alice):
+    body = "&".join(f"f{i}=x" for i in range(1100))  # over DATA_UPLOAD_MAX_NUMBER_FIELDS (1000)
+    response = api(alice).post(
+        "/v1/numbers/bulk", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert_error_shape(response, 400, "bad_request")
+
+
+def test_a_body_over_the_upload_limit_is_a_413_not_a_500(api, alice, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api(alice).post("/v1/agents", data={"name": "x" * 2000}, format="json")
+    assert_error_shape(response, 413, "request_too_large")

@@ -6,7 +6,7 @@ Services raise DomainError subclasses; DRF's own errors are reshaped here; Djang
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_exempt
@@ -87,6 +87,8 @@ _STATUS_CODES = {
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status=exc.status)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(*_refused_request(exc))
     if isinstance(exc, Http404):
         exc = drf.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -103,6 +105,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = getattr(exc, "detail", str(exc))
     response.data = error_body(code, str(detail))
     return response
+
+
+def _refused_request(exc: SuspiciousOperation) -> tuple[dict, int]:
+    """A request Django refuses to read (too large, too many fields, a bad host...): the client's fault."""
+    if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error_body("request_too_large", str(exc)), 413
+    return error_body("bad_request", str(exc)), 400  # e.g. more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
 
 
 def is_api_path(path: str) -> bool:
@@ -141,5 +150,8 @@ class ApiErrorMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path) or isinstance(exception, Http404 | PermissionDenied):
             return None
+        if isinstance(exception, SuspiciousOperation):  # in a plain view under /v1/ (the Twilio webhooks)
+            body, status = _refused_request(exception)
+            return JsonResponse(body, status=status)
         log.error("Unhandled API error on %s %s", request.method, request.path, exc_info=exception)
         return json_500(request)
