@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from agents import selectors, services
 from agents.inbound import inbound_voice_answer
 from agents.models import Agent, PhoneNumber, Provider
 from wordcab_admin.api.errors import DomainError, error_body
+from wordcab_admin.api.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
 from wordcab_admin.api.validation import validated
 
 
@@ -61,12 +61,6 @@ class AgentFields(serializers.Serializer):
     phone_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
 
 
-def _paginated(view: APIView, request: Request, queryset, serializer) -> Response:
-    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
 def _flag(request: Request, name: str) -> bool | None:
     raw = request.query_params.get(name, "").strip().lower()
     if not raw:
@@ -94,14 +88,18 @@ class AgentListApi(APIView):
 
     @extend_schema(
         operation_id="agents_list",
-        parameters=[OpenApiParameter("search", str), OpenApiParameter("active", bool)],
-        responses=AgentOutput(many=True),
+        parameters=[
+            OpenApiParameter("search", str),
+            OpenApiParameter("active", bool),
+            *PAGINATION_PARAMETERS,
+        ],
+        responses=paginated_schema(AgentOutput),
     )
     def get(self, request: Request) -> Response:
         agents = selectors.agent_search(
             query=request.query_params.get("search", ""), active=_flag(request, "active")
         )
-        return _paginated(self, request, agents, AgentOutput)
+        return paginated_response(self, request, agents, AgentOutput)
 
     @extend_schema(operation_id="agents_create", request=AgentCreateInput, responses={201: AgentOutput})
     def post(self, request: Request) -> Response:
@@ -165,8 +163,9 @@ class NumberListApi(APIView):
             OpenApiParameter("agent_id", str),
             OpenApiParameter("provider", str, enum=Provider.values),
             OpenApiParameter("assigned", bool),
+            *PAGINATION_PARAMETERS,
         ],
-        responses=NumberOutput(many=True),
+        responses=paginated_schema(NumberOutput),
     )
     def get(self, request: Request) -> Response:
         numbers = selectors.number_search(
@@ -175,7 +174,7 @@ class NumberListApi(APIView):
             provider=request.query_params.get("provider") or None,
             assigned=_flag(request, "assigned"),
         )
-        return _paginated(self, request, numbers, NumberOutput)
+        return paginated_response(self, request, numbers, NumberOutput)
 
     @extend_schema(operation_id="numbers_create", request=NumberFields, responses={201: NumberOutput})
     def post(self, request: Request) -> Response:

@@ -8,12 +8,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from agents.models import Agent
 from compliance import openers
 from compliance.models import ConsentOpener
+from wordcab_admin.api.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
 from wordcab_admin.api.validation import validated
 from wordcab_admin.roles import Capability
 
@@ -69,11 +69,13 @@ def _opener(opener_id: int) -> ConsentOpener:
 class OpenerListApi(APIView):
     write_capability = Capability.COMPLIANCE
 
-    @extend_schema(operation_id="consent_openers_list", responses=OpenerOutput(many=True))
+    @extend_schema(
+        operation_id="consent_openers_list",
+        parameters=PAGINATION_PARAMETERS,
+        responses=paginated_schema(OpenerOutput),
+    )
     def get(self, request: Request) -> Response:
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-        page = paginator.paginate_queryset(_openers(), request, view=self)
-        return paginator.get_paginated_response(OpenerOutput(page, many=True).data)
+        return paginated_response(self, request, _openers(), OpenerOutput)
 
     @extend_schema(operation_id="consent_openers_create", request=OpenerFields, responses={201: OpenerOutput})
     def post(self, request: Request) -> Response:

@@ -57,3 +57,19 @@ def test_drf_spectacular_finds_nothing_to_warn_about(tmp_path):
         )
     except Exception as exc:  # noqa: BLE001 - SchemaGenerationError or a validation error: report both
         pytest.fail(f"{exc}\n{stderr.getvalue()}")
+
+
+@pytest.mark.parametrize(
+    ("path", "items"),
+    [("/v1/agents", "AgentOutput"), ("/v1/numbers", "NumberOutput"), ("/v1/calls", "CallOutput"),
+     ("/v1/consent-openers", "OpenerOutput")],
+)  # fmt: skip
+def test_every_list_is_documented_as_the_cursor_page_it_answers(client, db, path, items):
+    document = client.get("/v1/schema").json()
+    operation = document["paths"][path]["get"]
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert page == f"Paginated{items}List"
+    shape = document["components"]["schemas"][page]["properties"]
+    assert set(shape) == {"next", "previous", "results"}
+    assert shape["results"]["items"]["$ref"].endswith(f"/{items}")
+    assert {"cursor", "limit"} <= {p["name"] for p in operation["parameters"]}
