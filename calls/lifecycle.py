@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from calls.campaigns import campaigns_finish_if_done
 from calls.events import live_event_for_call, live_events_on_commit
 from calls.models import Call, CallEvent, CallStatus, Campaign, EndReason, Recording
 from wordcab_admin.api.errors import DomainError, InvalidState, NotFound
@@ -307,6 +308,7 @@ class _Recorder:
         self.changed: dict[int, Call] = {}
         self.snapshots: list[dict] = []
         self.campaign_ids: set[int] = set()
+        self.ended_campaign_ids: set[int] = set()  # campaigns one of whose calls ended here
         self.applied_event_ids: set[tuple[int, str]] = set()
 
     def record(self, call: Call, incoming: EventIn) -> CallEvent:
@@ -344,6 +346,8 @@ class _Recorder:
             self.snapshots.append(live_event_for_call(call))
             if call.campaign_id:
                 self.campaign_ids.add(call.campaign_id)
+                if call.status in _TERMINAL:
+                    self.ended_campaign_ids.add(call.campaign_id)
             _after_transition(call, hangup_provider=incoming.hangup_provider)
         self.changed[call.pk] = call
         return event
@@ -355,6 +359,9 @@ class _Recorder:
             CallEvent.objects.bulk_create(self.events)
         if self.changed:
             _calls_write(list(self.changed.values()))
+        if self.ended_campaign_ids:  # registered first: the campaign's live counts then show it finished
+            ended = sorted(self.ended_campaign_ids)
+            transaction.on_commit(lambda: campaigns_finish_if_done(ended), robust=True)
         if self.snapshots:
             live_events_on_commit(self.snapshots, self.campaign_ids)
 

@@ -282,7 +282,11 @@
     var list = $("#running-campaigns", this.root);
     if (!list) return;
     var li = $('li[data-campaign-id="' + CSS.escape(c.id) + '"]', list);
-    if (c.status !== "running") { if (li) li.remove(); return; }
+    if (c.status !== "running") {
+      if (li) li.remove();
+      if (!list.children.length) list.innerHTML = '<li class="muted">No campaign is running.</li>';
+      return;
+    }
     if (!li) {
       $all("li:not([data-campaign-id])", list).forEach(function (x) { x.remove(); });
       li = document.createElement("li");

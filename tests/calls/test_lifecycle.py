@@ -17,7 +17,7 @@ from calls.lifecycle import (
     call_stream_stopped,
     calls_stale_sweep,
 )
-from calls.models import Call, CallEvent, CallStatus, EndReason
+from calls.models import Call, CallEvent, CallStatus, Campaign, CampaignStatus, EndReason
 from calls.providers.simulator import simulator_timeline
 from calls.providers.status import provider_status_apply
 from tests.factories import CallFactory
@@ -234,3 +234,37 @@ def test_any_permutation_and_duplication_of_events_ends_as_in_order_delivery(num
 
     assert _final(shuffled) == _final(in_order)
     assert CallEvent.objects.filter(call=shuffled).count() == len(delivered)
+
+
+def test_a_running_campaign_is_completed_once_its_last_call_ends_and_announced_so(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("calls.events.live_events_send", sent.extend)
+    first = CallFactory(status=CallStatus.IN_PROGRESS)
+    campaign = Campaign.objects.create(name="Reminders", agent=first.agent, status=CampaignStatus.RUNNING)
+    second = CallFactory(agent=first.agent, status=CallStatus.RINGING)
+    Call.objects.filter(pk__in=[first.pk, second.pk]).update(campaign=campaign)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        _apply(first, CallStatus.COMPLETED)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING  # its other call still rings
+    with django_capture_on_commit_callbacks(execute=True):
+        _apply(second, CallStatus.NO_ANSWER)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.COMPLETED
+    announced = [json.loads(e["text"]) for e in sent if e["call_id"] is None]
+    assert announced[-1]["campaign"]["status"] == CampaignStatus.COMPLETED
+
+
+def test_a_paused_campaign_is_not_completed_by_its_calls_ending(django_capture_on_commit_callbacks):
+    call = CallFactory(status=CallStatus.RINGING)
+    campaign = Campaign.objects.create(name="Held", agent=call.agent, status=CampaignStatus.PAUSED)
+    Call.objects.filter(pk=call.pk).update(campaign=campaign)
+    call.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        _apply(call, CallStatus.FAILED)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.PAUSED

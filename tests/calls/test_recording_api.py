@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client, RequestFactory
+from django.test import AsyncClient, Client, RequestFactory
 from django.utils import timezone
 
 from calls.models import CallStatus, Recording, RecordingStatus
@@ -13,6 +13,8 @@ from calls.recording_api import RangeNotSatisfiable, parse_range
 from calls.recording_tasks import simulate_recording
 from compliance.models import AuditEvent
 from tests.factories import CallFactory
+from tests.helpers import streamed_body
+from wordcab_admin.accounts import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,3 +177,15 @@ def test_the_call_page_warns_when_the_opener_was_not_heard_in_full(alice, db):
     html = render_partial(call, alice)
     assert "No proof of consent" not in html
     assert "played in full" in html
+
+
+def test_a_recording_streams_through_the_asgi_handler_byte_for_byte(alice, recorded_call):
+    """Under ASGI (the product's server) the body is pulled in chunks, not read whole before the first byte."""
+    _, key = api_key_create(user=alice, name="player")
+
+    async def play():
+        return await AsyncClient().get(url(recorded_call), headers={"Authorization": f"Bearer {key}"})
+
+    data = streamed_body(play)
+    assert data[:4] == b"RIFF"
+    assert hashlib.sha256(data).hexdigest() == recorded_call.recording.sha256

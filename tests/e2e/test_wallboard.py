@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from calls.lifecycle import call_event_apply
 from calls.models import Call, CallStatus, Campaign, CampaignStatus
 from calls.services import call_create
 from tests.e2e.conftest import screenshot
@@ -127,19 +128,29 @@ def test_the_campaign_page_counts_its_calls_live(
     screenshot(page, "campaign-live")
 
 
-def test_the_wallboard_lists_running_campaigns_and_counts_their_ended_calls(
+def test_the_wallboard_lists_running_campaigns_counts_their_ended_calls_and_drops_finished_ones(
     live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
 ):
     page = signed_in_page(alice)
     open_live(page, f"{live_asgi_url}/")
     campaign = Campaign.objects.create(name="Autumn survey", agent=agent, status=CampaignStatus.RUNNING)
+    # A call of the campaign that stays in progress (no simulator drives it) keeps the campaign running.
+    held = Call.objects.create(
+        agent=agent, campaign=campaign, to_number="+14155550199", status=CallStatus.IN_PROGRESS
+    )
     call_create(agent=agent, to_number="+14155550123", actor=alice, campaign=campaign)
     call_create(agent=agent, to_number="+14155550171", actor=alice, campaign=campaign)
 
     item = page.locator(f'#running-campaigns li[data-campaign-id="{campaign.public_id}"]')
     expect(item).to_contain_text("Autumn survey")
-    expect(item.locator("[data-campaign-total]")).to_have_text("2")
+    expect(item.locator("[data-campaign-total]")).to_have_text("3")
     expect(item.locator("[data-campaign-ended]")).to_have_text("2", timeout=20_000)
-    item.get_by_role("link", name="Autumn survey").click()
-    page.wait_for_url(f"**/campaigns/{campaign.public_id}/")
+
+    call_event_apply(call=held, status=CallStatus.COMPLETED, source="test")  # its last call ends
+    expect(item).to_have_count(0, timeout=20_000)
+    expect(page.locator("#running-campaigns")).to_contain_text("No campaign is running.")
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.COMPLETED
+    page.goto(f"{live_asgi_url}/campaigns/{campaign.public_id}/")
+    expect(page.locator("[data-campaign-status]")).to_have_text("Completed")
     expect(page.locator('[data-campaign-count="failed"]')).to_have_text("1")
