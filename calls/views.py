@@ -4,6 +4,7 @@ the place-a-test-call form. Thin: the same filters, services and lifecycle as th
 from __future__ import annotations
 
 import csv
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -114,7 +115,11 @@ def call_export(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(call: Call) -> dict:
-    return {"call": call, "events": list(call.events.order_by("received_at", "id")[:1000])}
+    return {
+        "call": call,
+        "context_json": json.dumps(call.context, indent=2, ensure_ascii=False),  # as the API shows it
+        "events": list(call.events.order_by("received_at", "id")[:1000]),
+    }
 
 
 @require(Capability.VIEW)

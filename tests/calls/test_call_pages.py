@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.lifecycle import call_event_apply
-from calls.models import Call, CallStatus
+from calls.models import Call, CallStatus, Campaign, CampaignStatus
 from tests.factories import AgentFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +238,27 @@ def test_the_call_page_names_the_end_reason_only_when_it_adds_to_the_status(
     signed_in(client, bob)
     html = client.get(f"/calls/{call.public_id}/").content.decode()
     assert f'<th scope="row">Outcome</th><td>{outcome}' in html
+
+
+def test_the_call_page_shows_the_context_as_json_and_links_its_campaign(client, bob):
+    call = CallFactory(context={"customer_name": "Noah", "vip": True, "note": None})
+    campaign = Campaign.objects.create(name="Renewals", agent=call.agent, status=CampaignStatus.RUNNING)
+    Call.objects.filter(pk=call.pk).update(campaign=campaign)
+    html = signed_in(client, bob).get(f"/calls/{call.public_id}/").content.decode()
+    assert "&quot;vip&quot;: true" in html  # JSON, as entered and as the API returns it (not Python's True)
+    assert "&quot;note&quot;: null" in html
+    assert f'<a href="/campaigns/{campaign.public_id}/">Renewals</a>' in html
+
+
+def test_the_campaign_page_links_back_to_the_list_and_exports_its_calls(client, bob):
+    campaign = Campaign.objects.create(name="Renewals", agent=AgentFactory(), status=CampaignStatus.RUNNING)
+    mine = CallFactory(agent=campaign.agent, campaign=campaign)
+    CallFactory()  # another campaign's, or none
+    html = signed_in(client, bob).get(f"/campaigns/{campaign.public_id}/").content.decode()
+    assert '<a href="/campaigns/">Campaigns</a>' in html
+    export = f"/calls/export.csv?campaign_id={campaign.public_id}"
+    assert f'href="{export}"' in html
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(signed_in(client, bob).get(export).streaming_content).decode()))
+    )
+    assert [r["id"] for r in rows] == [mine.public_id]
