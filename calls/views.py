@@ -3,8 +3,6 @@ the place-a-test-call form. Thin: the same filters, services and lifecycle as th
 
 from __future__ import annotations
 
-import csv
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -25,7 +23,7 @@ from calls.serializers import CallOutput
 from calls.services import agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, _first_validation_error
 from wordcab_admin.roles import Capability, require
-from wordcab_admin.streaming import streaming_response
+from wordcab_admin.streaming import csv_response
 
 PAGE_SIZE = 50
 CSV_FIELDS = [
@@ -96,30 +94,18 @@ def call_export(request: HttpRequest) -> HttpResponse:
             "Invalid filters: " + filters.errors.as_text(), status=400, content_type="text/plain"
         )
 
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    def rows() -> Iterator[str]:
-        writer = csv.writer(Echo())
-        yield writer.writerow(CSV_FIELDS)
+    def rows() -> Iterator[list]:
         for call in filters.qs.order_by("-id").iterator(chunk_size=2000):
             data = CallOutput(call).data
             error = data["error"] or {}
             data.update(error_code=error.get("code", ""), error_message=error.get("message", ""))
-            yield writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
+            yield ["" if data[f] is None else data[f] for f in CSV_FIELDS]
 
-    response = streaming_response(request, rows(), batch=500, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="calls.csv"'
-    return response
+    return csv_response(request, header=CSV_FIELDS, rows=rows(), filename="calls.csv")
 
 
 def _detail_context(call: Call) -> dict:
-    return {
-        "call": call,
-        "context_json": json.dumps(call.context, indent=2, ensure_ascii=False),  # as the API shows it
-        "events": list(call.events.order_by("received_at", "id")[:1000]),
-    }
+    return {"call": call, "events": list(call.events.order_by("received_at", "id")[:1000])}
 
 
 @require(Capability.VIEW)

@@ -12,7 +12,10 @@ compliance_patterns = (
     ],
     "compliance",
 )
-audit_patterns = ([path("", views.audit_list, name="list")], "audit")
+audit_patterns = (
+    [path("", views.audit_list, name="list"), path("export.csv", views.audit_export, name="export")],
+    "audit",
+)
 
 urlpatterns = [
     path("compliance/", include(compliance_patterns)),
