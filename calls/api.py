@@ -89,10 +89,21 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class ContextField(serializers.JSONField):
     default_error_messages = {
         "not_object": "context must be a JSON object.",
         "too_large": "context is {size} bytes as JSON; at most 16384 are allowed.",
+        "null_characters_not_allowed": "Null characters are not allowed in context.",
     }
 
     def to_internal_value(self, data: Any) -> dict:
@@ -104,6 +115,8 @@ class ContextField(serializers.JSONField):
         value = super().to_internal_value(data)
         if not isinstance(value, dict):
             self.fail("not_object")
+        if _holds_nul(value):  # PostgreSQL's jsonb cannot store U+0000, in a key or a value
+            self.fail("null_characters_not_allowed")
         size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
         if size > CONTEXT_MAX_BYTES:
             self.fail("too_large", size=size)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 # database (wordcab_admin/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
     "wordcab_admin.async_middleware.SecurityMiddleware",
+    "wordcab_admin.api.errors.refuse_null_characters",
     "wordcab_admin.static_middleware.AsyncCapableWhiteNoiseMiddleware",
     "wordcab_admin.async_middleware.SessionMiddleware",
     "wordcab_admin.async_middleware.CommonMiddleware",

@@ -164,6 +164,9 @@ BAD_BODIES = [
     ({"context": [1, 2]}, "context"),
     ({"context": None}, "context"),
     ({"context": {"blob": "x" * 17_000}}, "context"),
+    ({"context": {"note": "a\x00b"}}, "context"),  # PostgreSQL's jsonb cannot store U+0000
+    ({"context": {"k\x00": "v"}}, "context"),
+    ({"context": {"list": [{"deep": "\x00"}]}}, "context"),
     ({"max_duration": 0}, "max_duration"),
     ({"max_duration": 14_401}, "max_duration"),
     ({"max_duration": -5}, "max_duration"),

@@ -113,3 +113,25 @@ def test_a_body_over_the_upload_limit_is_a_413_not_a_500(api, alice, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api(alice).post("/v1/agents", data={"name": "x" * 2000}, format="json")
     assert_error_shape(response, 413, "request_too_large")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/agents?search=a%00b",
+        "/v1/numbers?provider=a%00",
+        "/v1/calls/call_%00x",
+        "/v1/agents/agent_%00",
+        "/v1/calls/call_x%00/recording",
+    ],
+)
+def test_a_null_character_in_an_api_url_is_a_json_400_on_every_database(api, alice, path):
+    """PostgreSQL refuses NUL in any string literal; without the check each of these was a 500 there."""
+    assert_error_shape(api(alice).get(path), 400, "null_characters_not_allowed")
+
+
+def test_a_null_character_in_a_page_url_is_a_400(client, alice):
+    client.force_login(alice)
+    response = client.get("/agents/?search=a%00b")
+    assert response.status_code == 400
+    assert b"Null characters are not allowed" in response.content

@@ -5,9 +5,12 @@ Services raise DomainError subclasses; DRF's own errors are reshaped here; Djang
 
 import logging
 from typing import Any
+from urllib.parse import unquote
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import sync_and_async_middleware
 from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
@@ -155,3 +158,29 @@ class ApiErrorMiddleware(MiddlewareMixin):
             return JsonResponse(body, status=status)
         log.error("Unhandled API error on %s %s", request.method, request.path, exc_info=exception)
         return json_500(request)
+
+
+def _null_character_refusal(request: HttpRequest) -> HttpResponse | None:
+    """A URL with a NUL character (`%00`) is refused before any view: no id, filter or search term holds one,
+    and PostgreSQL refuses NUL in any string it is sent, which would make each such lookup a 500."""
+    if "\x00" not in request.path and "\x00" not in unquote(request.META.get("QUERY_STRING", "")):
+        return None
+    message = "Null characters are not allowed in the URL."
+    if is_api_path(request.path):
+        return JsonResponse(error_body("null_characters_not_allowed", message), status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+@sync_and_async_middleware
+def refuse_null_characters(get_response):
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return _null_character_refusal(request) or await get_response(request)
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            return _null_character_refusal(request) or get_response(request)
+
+    return middleware
