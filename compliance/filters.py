@@ -29,4 +29,6 @@ class AuditFilter(django_filters.FilterSet):
         return queryset.filter(created_at__gte=_day_start(value))
 
     def filter_until(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        if value == date.max:  # the calendar's last day: no upper bound (its next day does not exist)
+            return queryset
         return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))

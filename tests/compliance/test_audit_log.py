@@ -58,6 +58,7 @@ def test_the_log_shows_before_and_after_as_json_and_offers_each_action_to_filter
         ("until=" + (timezone.localdate() - timedelta(days=5)).isoformat(), ["num_old"]),
         ("since=" + timezone.localdate().isoformat(), ["call_x", "agent_a"]),
         ("action=&actor=", ["call_x", "agent_a", "num_old"]),  # empty fields mean any
+        ("since=0001-01-01&until=9999-12-31", ["call_x", "agent_a", "num_old"]),  # the calendar's ends
     ],
 )
 def test_the_log_filters(bob, history, query, objects):
