@@ -45,7 +45,10 @@ def entries_from_csv(data: bytes) -> list[tuple[int, str]]:
     if not lines:
         return []
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+        raise UnreadableFile(f"The file is not a CSV we can read ({exc}).") from None
     if len(rows) > MAX_ROWS + 1:
         raise UnreadableFile(f"At most {MAX_ROWS} rows at a time; this file has {len(rows)}.")
     header = [cell.strip().lower() for cell in rows[0]] if rows else []

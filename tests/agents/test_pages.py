@@ -450,3 +450,20 @@ def test_the_agent_list_pages_through_many_agents(bob):
     second = client.get("/agents/", {"page": 2}).content.decode()
     assert "Page 2 of 2" in second
     assert second.count('<tr>\n  <td><a href="/agents/') == 5
+
+
+def test_a_csv_the_csv_module_cannot_read_is_refused_readably_not_a_500(alice, agent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    huge_cell = b'number\n"' + b"1" * 200_000 + b'"\n'  # over the csv module's field size limit
+    response = client_for(alice).post(
+        "/numbers/bulk/preview",
+        {
+            "agent": "agent_abc",
+            "provider": "simulator",
+            "file": SimpleUploadedFile("n.csv", huge_cell, "text/csv"),
+        },
+    )
+    assert response.status_code == 400
+    assert b"The file is not a CSV we can read" in response.content
+    assert not PhoneNumber.objects.exists()
