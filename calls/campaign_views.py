@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from calls.dashboard import campaign_calls, campaign_summary
-from calls.models import Campaign
+from calls.models import CallStatus, Campaign
 from wordcab_admin.roles import Capability, require
 
 
@@ -17,7 +17,9 @@ def campaign_for_page(campaign_id: str) -> Campaign:
 
 
 def campaign_context(campaign: Campaign) -> dict:
-    return {"campaign": campaign, "summary": campaign_summary(campaign), "calls": campaign_calls(campaign)}
+    summary = campaign_summary(campaign)
+    ended = sum(summary["counts"][status] for status in CallStatus.terminal())
+    return {"campaign": campaign, "summary": summary, "ended": ended, "calls": campaign_calls(campaign)}
 
 
 @require_GET

@@ -98,3 +98,14 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite://)"
     )
+
+
+EMBEDDED_REDIS_URL_FILE = "url"  # under DATA_DIR/redis/, while `make run` serves
+
+
+def embedded_redis_url(data_dir: Path) -> str:
+    """The bundled Redis of a `make run` serving this DATA_DIR, or "" when none is."""
+    try:
+        return (data_dir / "redis" / EMBEDDED_REDIS_URL_FILE).read_text().strip()
+    except OSError:
+        return ""

@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from wordcab_admin.env import EMBEDDED_REDIS_URL_FILE
+
 STOP_GRACE_SECONDS = 10
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -127,17 +129,26 @@ def wait_for_redis(url: str, process: subprocess.Popen, timeout: float = 10) -> 
 
 
 @contextlib.contextmanager
-def redis_for(env: dict[str, str], redis_dir: Path, *, persist: bool) -> Iterator[list[subprocess.Popen]]:
-    """Yield the Redis children we started (none when REDIS_URL is set) with REDIS_URL put in env."""
+def redis_for(
+    env: dict[str, str], redis_dir: Path, *, persist: bool, announce: bool = False
+) -> Iterator[list[subprocess.Popen]]:
+    """Yield the Redis children we started (none when REDIS_URL is set) with REDIS_URL put in env. With
+    `announce`, its URL is also written where settings look for it (`embedded_redis_url`), so that a
+    `python manage.py …` run beside `make run` on the same DATA_DIR reaches the same broker and workers."""
     if env.get("REDIS_URL"):
         yield []
         return
     process, url = start_bundled_redis(redis_dir, persist=persist)
     env["REDIS_URL"] = url
     say(f"bundled Redis on {url}")
+    url_file = redis_dir / EMBEDDED_REDIS_URL_FILE
+    if announce:
+        url_file.write_text(url)
     try:
         yield [process]
     finally:
+        if announce:
+            url_file.unlink(missing_ok=True)
         stop([process])
 
 
@@ -190,7 +201,7 @@ def serve() -> int:
             sys.exit(
                 f"Port {port} on 127.0.0.1 is not free (another program uses it?). Start with PORT=<another>."
             )
-        with redis_for(env, directory / "redis", persist=True):
+        with redis_for(env, directory / "redis", persist=True, announce=True):
             return serve_with(env, directory, port)
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from wordcab_admin.env import (
     database_from_url,
+    embedded_redis_url,
     env_bool,
     env_float,
     env_int,
@@ -91,7 +92,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Long-lived threads for hot webhook database work (wordcab_admin/db_threads.py); 0 = per request.
 HOT_DB_THREADS = env_int("HOT_DB_THREADS", 1, minimum=0)
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Unset: the bundled Redis of a `make run` on this DATA_DIR, so that `python manage.py demo` (or any command
+# that queues work) beside it reaches its worker; else a Redis on the default port.
+REDIS_URL = env_str("REDIS_URL") or embedded_redis_url(DATA_DIR) or "redis://127.0.0.1:6379/0"
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL!r}: expected redis://host:port/db (or rediss://, unix://)"

@@ -291,7 +291,8 @@
       $all("li:not([data-campaign-id])", list).forEach(function (x) { x.remove(); });
       li = document.createElement("li");
       li.dataset.campaignId = c.id;
-      li.innerHTML = '<a class="name"></a><span class="nums"><b data-campaign-ended>0</b> of <span data-campaign-total>0</span> calls ended</span>';
+      li.innerHTML = '<a class="name"></a><progress data-campaign-progress value="0" max="1" aria-label="calls ended"></progress>' +
+        '<span class="nums"><b data-campaign-ended>0</b> of <span data-campaign-total>0</span> calls ended</span>';
       var link = $("a", li);
       link.textContent = c.name;
       link.href = (this.root.dataset.campaignUrl || "").replace("CAMPAIGN_ID", encodeURIComponent(c.id));
@@ -299,14 +300,20 @@
     }
     if (c.updated_at && li.dataset.updatedAt && c.updated_at < li.dataset.updatedAt) return; // an older count
     li.dataset.updatedAt = c.updated_at || "";
-    var n = c.counts, ended = (n.completed || 0) + (n.failed || 0) + (n.no_answer || 0);
-    var endedEl = $("[data-campaign-ended]", li), totalEl = $("[data-campaign-total]", li);
-    if (endedEl.textContent !== String(ended) || totalEl.textContent !== String(n.total)) {
-      endedEl.textContent = ended;
-      totalEl.textContent = n.total;
-      if (animate) flash(li);
-    }
+    if (showProgress(li, c.counts) && animate) flash(li);
   };
+
+  /* "n of m calls ended" and its bar, inside `root`; true when something changed. */
+  function showProgress(root, n) {
+    var ended = (n.completed || 0) + (n.failed || 0) + (n.no_answer || 0);
+    var endedEl = $("[data-campaign-ended]", root), totalEl = $("[data-campaign-total]", root);
+    var bar = $("[data-campaign-progress]", root);
+    if (bar) { bar.max = Math.max(1, n.total); bar.value = ended; }
+    if (!endedEl || (endedEl.textContent === String(ended) && totalEl.textContent === String(n.total))) return false;
+    endedEl.textContent = ended;
+    totalEl.textContent = n.total;
+    return true;
+  }
 
   Wallboard.prototype.count = function (status, agentId, delta) {
     this.counts[status] = Math.max(0, (this.counts[status] || 0) + delta);
@@ -440,6 +447,7 @@
         var el = $('[data-campaign-count="' + name + '"]', root);
         if (el && el.textContent !== String(c.counts[name])) { el.textContent = c.counts[name]; if (animate) flash(el.parentElement); }
       });
+      showProgress(root, c.counts);
       var status = $("[data-campaign-status]", root);
       if (status) { status.textContent = c.status.charAt(0).toUpperCase() + c.status.slice(1); }
     } else if (message.type === "call.updated" && message.call) {

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.proctree import alive, tree
+from tests.helpers import wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(240)
@@ -119,6 +120,26 @@ def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sig
         assert "username: admin    one-time password: " in output
         assert (data_dir / "wordcab.sqlite3").exists()
 
+        # A manage.py command beside it, with no REDIS_URL, reaches its Redis and worker: the demo's calls move.
+        beside = embedded_env(data_dir, first.port)
+        demo = subprocess.run(
+            [sys.executable, "manage.py", "demo"],
+            cwd=BASE_DIR,
+            env=beside,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert demo.returncode == 0, demo.stderr
+        moved = "from calls.models import Call; print(Call.objects.exclude(status='initiating').count())"
+
+        def calls_moved() -> bool:
+            shell = [sys.executable, "manage.py", "shell", "-c", moved]
+            out = subprocess.run(shell, cwd=BASE_DIR, env=beside, capture_output=True, text=True, timeout=60)
+            return int((out.stdout.strip().splitlines() or ["0"])[-1]) > 0  # after shell's own chatter
+
+        wait_for(calls_moved, timeout=30, what="the demo's calls, queued from another process, to be placed")
+
         second = subprocess.run(
             [sys.executable, "-m", "wordcab_admin.run", "serve"],
             cwd=BASE_DIR,
@@ -133,6 +154,7 @@ def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sig
         assert healthz(first.port)[0] == 200  # the first one is untouched
 
         assert first.stop("SIGTERM") == 0
+        assert not (data_dir / "redis" / "url").exists()  # no stale pointer to a stopped Redis
         left = alive(first.started)
         assert not left, f"still running after SIGTERM: {commands(left)}"
         assert "stopping" in first.output()

@@ -124,6 +124,9 @@ def test_the_campaign_page_counts_its_calls_live(
     expect(page.locator('[data-campaign-count="completed"]')).to_have_text("2", timeout=20_000)
     expect(page.locator('[data-campaign-count="no_answer"]')).to_have_text("1", timeout=20_000)
     expect(page.locator("#campaign-calls tr")).to_have_count(3)
+    expect(page.locator("[data-campaign-ended]")).to_have_text("3")  # and its progress bar is full
+    expect(page.locator("[data-campaign-progress]")).to_have_attribute("value", "3")
+    expect(page.locator("[data-campaign-progress]")).to_have_attribute("max", "3")
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "campaign-live")
 
@@ -145,6 +148,7 @@ def test_the_wallboard_lists_running_campaigns_counts_their_ended_calls_and_drop
     expect(item).to_contain_text("Autumn survey")
     expect(item.locator("[data-campaign-total]")).to_have_text("3")
     expect(item.locator("[data-campaign-ended]")).to_have_text("2", timeout=20_000)
+    expect(item.locator("progress")).to_have_attribute("value", "2")
 
     call_event_apply(call=held, status=CallStatus.COMPLETED, source="test")  # its last call ends
     expect(item).to_have_count(0, timeout=20_000)
