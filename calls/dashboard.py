@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, CallStatus, Campaign, CampaignStatus
-from calls.serializers import CallOutput
+from calls.serializers import call_object
 
 ACTIVE_ROWS = 200  # the active-calls table shows at most this many; the tiles count them all
 OCCUPANCY_AGENTS = 50
@@ -228,4 +228,4 @@ def campaign_calls(campaign: Campaign, limit: int = 100) -> list[Call]:
 
 
 def call_payload(call: Call) -> dict:
-    return CallOutput(call).data
+    return call_object(call)

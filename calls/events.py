@@ -20,7 +20,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from calls.models import Call, Campaign
-from calls.serializers import CallOutput
+from calls.serializers import call_object
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def encode(message: dict) -> str:
 
 def live_event_for_call(call: Call) -> dict:
     """One event as the hub needs it: the client's JSON text, plus what the filters look at."""
-    data = CallOutput(call).data
+    data = call_object(call)
     return {
         "text": encode({"type": "call.updated", "call": data}),
         "agent_id": data["agent_id"],

@@ -19,7 +19,7 @@ from calls.dashboard import campaigns_with_progress
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
 from calls.models import Call, CallStatus, Campaign, Direction
-from calls.serializers import CallOutput
+from calls.serializers import call_object
 from calls.services import agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, _first_validation_error
 from wordcab_admin.roles import Capability, require
@@ -96,7 +96,7 @@ def call_export(request: HttpRequest) -> HttpResponse:
 
     def rows() -> Iterator[list]:
         for call in filters.qs.order_by("-id").iterator(chunk_size=2000):
-            data = CallOutput(call).data
+            data = call_object(call)
             error = data["error"] or {}
             data.update(error_code=error.get("code", ""), error_message=error.get("message", ""))
             yield ["" if data[f] is None else data[f] for f in CSV_FIELDS]

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, Campaign, Recording
-from calls.serializers import CallOutput
+from calls.serializers import CallOutput, call_object
 from tests.factories import AgentFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,4 +42,5 @@ def test_the_fast_call_object_equals_drfs_rendering_for_varied_calls():
     ):
         serializer = CallOutput(call)
         assert serializer.data == serializer.generic_representation(call)
+        assert call_object(call) == serializer.data  # the shared instance the live updates and exports use
     assert CallOutput(Call.objects.get(pk=calls[3].pk)).data["recording_url"].endswith("/recording")
