@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -40,14 +41,22 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+class ApiKeyNameForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        error_messages={"max_length": "A key's name can be at most 100 characters."},
+    )  # a form field also refuses NUL characters, which PostgreSQL cannot store
+
+
 @require_POST
 @require(Capability.VIEW)
 def api_key_create_view(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("name", "").strip()
-    if len(name) > 100:
-        messages.error(request, "A key's name can be at most 100 characters.")
+    form = ApiKeyNameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["name"]))
         return redirect("settings")
-    _, raw = api_key_create(user=request.user, name=name)
+    _, raw = api_key_create(user=request.user, name=form.cleaned_data["name"])
     request.session["new_key"] = raw  # shown on the next page, once
     messages.success(request, "API key created.")
     return redirect("settings")

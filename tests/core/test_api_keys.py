@@ -147,6 +147,19 @@ def test_keys_are_created_shown_once_and_revoked_in_the_ui(client, alice):
     assert b"revoked" in client.get("/settings/").content
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("k" * 101, "at most 100 characters"), ("bad\x00name", "Null characters are not allowed")],
+)
+def test_a_bad_key_name_in_the_ui_is_a_readable_message_and_no_key(client, alice, name, message):
+    """A NUL in the name was a 500 on PostgreSQL, which cannot store one."""
+    client.force_login(alice)
+    response = client.post("/settings/api-keys/create", {"name": name}, follow=True)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not ApiKey.objects.filter(user=alice).exists()
+
+
 def test_nobody_revokes_another_users_key_in_the_ui(client, alice, bob):
     key, raw = api_key_create(user=alice)
     client.force_login(bob)
