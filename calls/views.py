@@ -22,6 +22,7 @@ from calls.models import Call, CallStatus, Campaign, Direction
 from calls.serializers import call_object
 from calls.services import agent_get, call_create, call_get, calls_for_display
 from wordcab_admin.api.errors import DomainError, _first_validation_error
+from wordcab_admin.filtering import filters_of, invalid_filters
 from wordcab_admin.roles import Capability, require
 from wordcab_admin.streaming import csv_response
 
@@ -34,19 +35,7 @@ CSV_FIELDS = [
 
 
 def _filtered(request: HttpRequest) -> CallFilter:
-    params = request.GET.copy()
-    for key in (
-        "status",
-        "agent_id",
-        "campaign_id",
-        "direction",
-        "phone_number",
-        "created_after",
-        "created_before",
-    ):
-        if params.get(key) == "":
-            params.pop(key)  # an empty select means "any"
-    return CallFilter(params, queryset=calls_for_display())
+    return filters_of(request, CallFilter, calls_for_display())
 
 
 @require(Capability.VIEW)
@@ -90,9 +79,7 @@ def call_export(request: HttpRequest) -> HttpResponse:
     """The filtered calls list as CSV, streamed, so a large export never sits in memory."""
     filters = _filtered(request)
     if not filters.is_valid():
-        return HttpResponse(
-            "Invalid filters: " + filters.errors.as_text(), status=400, content_type="text/plain"
-        )
+        return invalid_filters(filters)
 
     def rows() -> Iterator[list]:
         for call in filters.qs.order_by("-id").iterator(chunk_size=2000):

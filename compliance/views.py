@@ -13,6 +13,7 @@ from compliance.filters import AuditFilter
 from compliance.forms import OpenerForm
 from compliance.models import AuditEvent, ConsentOpener
 from wordcab_admin.api.errors import DomainError
+from wordcab_admin.filtering import filters_of, invalid_filters
 from wordcab_admin.roles import Capability, can, require
 from wordcab_admin.streaming import csv_response
 
@@ -91,11 +92,7 @@ AUDIT_CSV_FIELDS = ["created_at", "actor", "action", "object_type", "object_id",
 
 
 def _audit_filtered(request: HttpRequest) -> AuditFilter:
-    params = request.GET.copy()
-    for key in list(params):  # an empty field means "any", not "equal to the empty string"
-        if not params.get(key, "").strip():
-            del params[key]
-    return AuditFilter(params, queryset=AuditEvent.objects.all())
+    return filters_of(request, AuditFilter, AuditEvent.objects.all())
 
 
 @require(Capability.VIEW)
@@ -120,9 +117,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered audit log as CSV, every matching row, oldest first (the order things happened), streamed."""
     filters = _audit_filtered(request)
     if not filters.is_valid():
-        return HttpResponse(
-            "Invalid filters: " + filters.errors.as_text(), status=400, content_type="text/plain"
-        )
+        return invalid_filters(filters)
 
     def rows() -> Iterator[list]:
         for event in filters.qs.order_by("id").iterator(chunk_size=2000):
