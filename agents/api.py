@@ -1,7 +1,5 @@
 """`/v1/agents` and `/v1/numbers`: validate, call a service, render."""
 
-from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -9,11 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import selectors, services
-from agents.inbound import inbound_voice_answer
 from agents.models import Agent, PhoneNumber, Provider
-from wordcab_admin.api.errors import DomainError, error_body
-from wordcab_admin.api.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
-from wordcab_admin.api.validation import validated
+from wordcab_admin.kernel.errors import DomainError
+from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
+from wordcab_admin.kernel.validation import validated
 
 
 class AgentOutput(serializers.ModelSerializer):
@@ -260,28 +257,3 @@ class NumberReleaseApi(APIView):
     def post(self, request: Request, number_id: str) -> Response:
         services.number_release(number=selectors.number_get(number_id), actor=request.user)
         return Response(status=204)
-
-
-class TwilioVoiceWebhook(APIView):
-    """Twilio's inbound voice webhook. Authenticated by X-Twilio-Signature alone: no API key, no CSRF."""
-
-    authentication_classes: list = []
-    permission_classes: list = []
-
-    @extend_schema(
-        operation_id="twilio_voice",
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={(200, "text/xml"): OpenApiTypes.STR, 403: OpenApiTypes.OBJECT},
-        auth=[],
-    )
-    def post(self, request: Request) -> HttpResponse | Response:
-        answer = inbound_voice_answer(
-            path=request.get_full_path(),
-            params=request.POST.dict(),
-            signature=request.headers.get("X-Twilio-Signature"),
-        )
-        if answer is None:
-            return Response(
-                error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403
-            )
-        return HttpResponse(answer, content_type="text/xml")

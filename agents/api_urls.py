@@ -11,5 +11,4 @@ urlpatterns = [
     path("numbers/bulk", api.NumberBulkApi.as_view(), name="api-numbers-bulk"),
     path("numbers/<str:number_id>", api.NumberDetailApi.as_view(), name="api-number"),
     path("numbers/<str:number_id>/release", api.NumberReleaseApi.as_view(), name="api-number-release"),
-    path("twilio/voice", api.TwilioVoiceWebhook.as_view(), name="twilio-voice"),
 ]

@@ -2,7 +2,7 @@ from functools import partial
 
 from django.db import models
 
-from wordcab_admin.ids import new_public_id
+from wordcab_admin.kernel.ids import new_public_id
 
 
 class Provider(models.TextChoices):

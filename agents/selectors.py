@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from agents.models import Agent, PhoneNumber
 from agents.phone import InvalidPhoneNumber, normalize_e164
-from wordcab_admin.api.errors import NotFound
+from wordcab_admin.kernel.errors import NotFound
 
 
 def agents_with_numbers() -> QuerySet[Agent]:
@@ -31,10 +31,12 @@ def agent_search(*, query: str = "", active: bool | None = None) -> QuerySet[Age
     return agents
 
 
-def agent_get(agent_id: str) -> Agent:
+def agent_get(agent_id: str, *, code: str = NotFound.code) -> Agent:
+    """The agent with its numbers, or a 404. `code` is the error code the caller's endpoint has always
+    answered (`agent_not_found` where the agent is named in a call's URL, DESIGN.md)."""
     agent = agents_with_numbers().filter(public_id=agent_id).first()
     if agent is None:
-        raise NotFound(f"No agent {agent_id}.", field="agent_id")
+        raise NotFound(f"No agent {agent_id}.", field="agent_id", code=code)
     return agent
 
 

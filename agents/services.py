@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, jurisdiction_for, normalize_e164
-from compliance.audit import audit_record
-from wordcab_admin.api.errors import Conflict, DomainError, NumberInUse
+from wordcab_admin.kernel.audit import audit_record
+from wordcab_admin.kernel.errors import Conflict, DomainError, NumberInUse
 
 Actor = AbstractBaseUser | AnonymousUser | None
 

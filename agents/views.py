@@ -14,11 +14,9 @@ from agents import bulk, selectors, services
 from agents.forms import AgentCreateForm, AgentForm, BulkAssignForm, NumberAddForm, NumberEditForm
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, normalize_e164
-from calls.models import Call
-from compliance.models import AuditEvent
-from wordcab_admin.api.errors import DomainError, NotFound
-from wordcab_admin.roles import Capability, require
-from wordcab_admin.twilio_signature import public_url
+from wordcab_admin.kernel.errors import DomainError, NotFound
+from wordcab_admin.kernel.public_url import public_url
+from wordcab_admin.kernel.roles import Capability, require
 
 FIELD_ALIASES = {"id": "agent_id", "agent_id": "agent", "phone_numbers": "number", "numbers": "numbers"}
 
@@ -90,7 +88,6 @@ def agent_detail(request: HttpRequest, agent_id: str, edit_form: AgentForm | Non
     context = {
         "agent": agent,
         "numbers": agent.phone_numbers.all(),
-        "calls": Call.objects.filter(agent=agent).order_by("-id")[:20],
         "form": edit_form or AgentForm.for_agent(agent),
         "unassigned": PhoneNumber.objects.filter(agent__isnull=True).order_by("number")[:500],
         "providers": Provider.choices,
@@ -277,8 +274,6 @@ def number_detail(
                 "sip_trunk": number.sip_trunk,
             }
         ),
-        "history": AuditEvent.objects.filter(object_type="phone_number", object_id=number.public_id)[:50],
-        "calls": Call.objects.filter(to_number=number.number).select_related("agent").order_by("-id")[:10],
         "sip": {
             "domain": domain,
             "uri": f"sip:{number.number}@{domain}",

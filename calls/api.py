@@ -8,9 +8,6 @@ import re
 from typing import Any
 
 import phonenumbers
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -18,16 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.selectors import agent_get
 from calls.filters import CallFilter
-from calls.lifecycle import EventSource, call_events_apply, call_hangup
+from calls.lifecycle import call_hangup
 from calls.models import CallEvent
-from calls.providers.status import provider_status_event
 from calls.serializers import CallOutput
-from calls.services import CONTEXT_MAX_BYTES, agent_get, call_create, call_get, calls_for_display
-from wordcab_admin.api.errors import DomainError, error_body
-from wordcab_admin.api.validation import validated
-from wordcab_admin.db_threads import run_db_batched
-from wordcab_admin.twilio_signature import public_url, twilio_signature_valid
+from calls.services import CONTEXT_MAX_BYTES, call_create, call_get, calls_for_display
+from wordcab_admin.kernel.errors import DomainError
+from wordcab_admin.kernel.validation import validated
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -170,7 +165,7 @@ class AgentCallCreateApi(APIView):
         "(the original call); 409 `idempotency_conflict`: the same key with another body.",
     )
     def post(self, request: Request, agent_id: str) -> Response:
-        agent = agent_get(agent_id=agent_id)
+        agent = agent_get(agent_id, code="agent_not_found")
         data = validated(CallCreateInput, request.data)
         call, created = call_create(
             agent=agent,
@@ -238,30 +233,3 @@ class CallHangupApi(APIView):
     def post(self, request: Request, call_id: str) -> Response:
         call = call_hangup(call=call_get(call_id=call_id), actor=request.user)
         return Response(CallOutput(call_get(call_id=call.public_id)).data)
-
-
-@csrf_exempt
-@require_POST
-async def twilio_status_callback(request: HttpRequest) -> HttpResponse:
-    """POST /v1/twilio/status: Twilio's call status callbacks (and async AMD results), signature-checked.
-
-    Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
-    url = public_url(request.get_full_path())
-    params = request.POST.dict()
-    if not twilio_signature_valid(url, params, request.headers.get("X-Twilio-Signature")):
-        return JsonResponse(
-            error_body("invalid_signature", "Missing or invalid X-Twilio-Signature."), status=403
-        )
-    if not params.get("CallSid") and not request.GET.get("call_id"):
-        return JsonResponse(error_body("invalid", "CallSid is required.", "CallSid"), status=400)
-    try:
-        incoming = provider_status_event(
-            provider="twilio",
-            params=params,
-            source=EventSource.TWILIO,
-            call_public_id=request.GET.get("call_id"),
-        )
-        await run_db_batched(call_events_apply, incoming)
-    except DomainError as exc:
-        return JsonResponse(error_body(exc.code, exc.message, exc.field), status=exc.status)
-    return HttpResponse(status=204)

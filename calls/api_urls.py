@@ -8,5 +8,4 @@ urlpatterns = [
     path("calls/<str:call_id>", api.CallDetailApi.as_view(), name="api-call"),
     path("calls/<str:call_id>/events", api.CallEventsApi.as_view(), name="api-call-events"),
     path("calls/<str:call_id>/hangup", api.CallHangupApi.as_view(), name="api-call-hangup"),
-    path("twilio/status", api.twilio_status_callback, name="twilio-status"),
 ]

@@ -4,7 +4,7 @@
     initiating | ringing → failed | no_answer;  in_progress → failed (watchdog, provider error)
 
 Every event, from a provider callback, the simulator, the media stream, an operator's hang-up, the
-max_duration enforcer or the stale-call watchdog, goes through `call_event_apply`: under a row lock, in
+max_duration enforcer or the stale-call watchdog, goes through `call_events_apply`: under a row lock, in
 one transaction, it stores a CallEvent (applied, or ignored with the reason) and, when applied, moves the
 call and announces it after commit. Terminal states are final; an event older than the last applied one
 (by the provider's sequence number, or by the order of states) is stored as ignored and changes nothing.
@@ -19,14 +19,15 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Agent
-from calls.campaigns import campaigns_finish_if_done
-from calls.events import live_event_for_call, live_events_on_commit
-from calls.models import Call, CallEvent, CallStatus, Campaign, EndReason, Recording
-from wordcab_admin.api.errors import DomainError, InvalidState, NotFound
+from calls.announce import calls_changed_on_commit, calls_ended_on_commit
+from calls.lifecycle_sql import calls_lock, calls_write
+from calls.models import Call, CallEvent, CallStatus, EndReason
+from calls.providers import provider_for
+from calls.serializers import call_object
+from wordcab_admin.kernel.errors import DomainError, InvalidState, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,10 @@ def _ignored_because(call: Call, status: str | None, sequence: int | None, event
 @dataclass(frozen=True)
 class EventIn:
     """One event of a call as it is reported, before it is recorded. The call is named by `call_id` (its
-    primary key), `public_id` or `provider` + `provider_call_id` (see `call_event_apply` for the rest)."""
+    primary key), `public_id` or `provider` + `provider_call_id`. `occurred_at` is when the provider says it
+    happened (default: now); `talk_seconds` (a provider's reported duration) lets a `completed` that arrives
+    before `in_progress` still set `answered_at`; `hangup_provider=True` asks the provider, after commit, to
+    drop the line."""
 
     status: str | None
     source: str = EventSource.PROVIDER
@@ -132,52 +136,20 @@ class EventIn:
         return f"{self.provider}:{self.provider_call_id}" if self.provider and self.provider_call_id else None
 
 
-def call_event_apply(
-    *,
-    status: str | None,
-    call: Call | None = None,
-    call_id: int | None = None,
-    public_id: str | None = None,
-    provider: str | None = None,
-    provider_call_id: str | None = None,
-    **details: Any,
-) -> CallEvent:
-    """Record one event of a call and apply it if it moves the call forward. Returns the stored CallEvent.
-
-    Identify the call by `call`, `call_id` (pk), `public_id` or `provider` + `provider_call_id`; the other
-    keywords are EventIn's. `occurred_at` is when the provider says it happened (default: now);
-    `talk_seconds` (a provider's reported duration) lets a `completed` that arrives before `in_progress`
-    still set `answered_at`. `hangup_provider=True` asks the provider, after commit, to drop the line."""
-    incoming = EventIn(
-        status=status,
-        call_id=call.pk if call is not None else call_id,
-        public_id=public_id,
-        provider=provider,
-        provider_call_id=provider_call_id,
-        **details,
-    )
-    return event_apply(incoming)
-
-
-def event_apply(incoming: EventIn) -> CallEvent:
-    """Apply one event now: its stored CallEvent, or its error (an unknown call: 404) raised."""
-    result = call_events_apply([incoming])[0]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
-    """Apply a batch of events in one transaction, in the order given: each call is locked once (all in
-    primary-key order, so concurrent batches cannot deadlock), each event is judged and applied exactly as
-    `call_event_apply` would, then the events are inserted together and each call is written once, and
-    one commit covers them all. Under load this turns N commits into one (group commit).
+    """The one entry point that applies events of calls: provider webhooks, the simulator, the media
+    stream and the transitions below all come through here, one event or a batch.
+
+    A batch is applied in one transaction, in the order given: each call is locked once (all in
+    primary-key order, so concurrent batches cannot deadlock), each event is judged and applied on its own
+    merits, then the events are inserted together and each call is written once, and one commit covers
+    them all. Under load this turns N commits into one (group commit).
 
     Returns, per event, its stored CallEvent or the DomainError it earned (an unknown call: 404). If the
     batch fails as a whole, each event is retried on its own, so one bad event fails alone."""
     try:
         with transaction.atomic():
-            calls = _locked_calls(events)
+            calls = calls_lock(events)
             recorder = _Recorder()
             results: list[CallEvent | DomainError] = []
             for incoming in events:
@@ -195,106 +167,19 @@ def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
         return [_apply_alone(incoming) for incoming in events]
 
 
+def _apply_one(incoming: EventIn) -> CallEvent:
+    """One event now: its stored CallEvent, or its error (an unknown call: 404) raised."""
+    result = call_events_apply([incoming])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
 def _apply_alone(incoming: EventIn) -> CallEvent | DomainError | Exception:
     try:
         return call_events_apply([incoming])[0]
     except Exception as exc:  # noqa: BLE001 -- handed back as this event's result
         return exc
-
-
-def _locked_calls(events: list[EventIn]) -> dict[tuple, Call]:
-    """Lock the calls of a batch in one statement, keyed as `EventIn.call_key` names them. Hand-written
-    SQL, since on this path Django spent more time compiling its four-table select than the database spent
-    running it; the agent's and campaign's ids and the recording's status come along for the live call
-    object (`CallOutput`)."""
-    pks = sorted({e.call_id for e in events if e.call_id is not None})
-    public_ids = sorted({e.public_id for e in events if e.call_id is None and e.public_id})
-    by_provider: dict[str, set[str]] = {}
-    for e in events:
-        if e.call_key[0] == "provider" and e.provider and e.provider_call_id:
-            by_provider.setdefault(e.provider, set()).add(e.provider_call_id)
-    conditions, params = [], []
-    for column, values in (("id", pks), ("public_id", public_ids)):
-        if values:
-            conditions.append(f"c.{column} IN ({', '.join(['%s'] * len(values))})")
-            params += values
-    for provider, sids in sorted(by_provider.items()):
-        conditions.append(f"(c.provider = %s AND c.provider_call_id IN ({', '.join(['%s'] * len(sids))}))")
-        params += [provider, *sorted(sids)]
-    if not conditions:
-        return {}
-    found: dict[tuple, Call] = {}
-    for call in Call.objects.raw(_locked_calls_sql(" OR ".join(conditions)), params):
-        _attach_related(call)
-        found[("pk", call.pk)] = found[("id", call.public_id)] = call
-        if call.provider_call_id:
-            found[("provider", call.provider, call.provider_call_id)] = call
-    return found
-
-
-def _locked_calls_sql(where: str) -> str:
-    lock = ""
-    if connection.features.has_select_for_update:  # PostgreSQL; SQLite has one writer at a time anyway
-        lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else " FOR UPDATE"
-    return (
-        f"SELECT c.*, a.public_id AS _agent_public_id, g.public_id AS _campaign_public_id,"  # noqa: S608 -- names from the models, values are parameters
-        f" r.id AS _recording_id, r.status AS _recording_status"
-        f" FROM {Call._meta.db_table} c"
-        f" JOIN {Agent._meta.db_table} a ON a.id = c.agent_id"
-        f" LEFT JOIN {Campaign._meta.db_table} g ON g.id = c.campaign_id"
-        f" LEFT JOIN {Recording._meta.db_table} r ON r.call_id = c.id"
-        f" WHERE {where} ORDER BY c.id{lock}"
-    )
-
-
-def _attach_related(call: Call) -> None:
-    """Partial related rows from the joined columns: what the call object shows; any other field of
-    them loads on first use, as a deferred field does."""
-    db = call._state.db
-    call.agent = Agent.from_db(db, ["id", "public_id"], [call.agent_id, call._agent_public_id])
-    if call.campaign_id:
-        call.campaign = Campaign.from_db(
-            db, ["id", "public_id"], [call.campaign_id, call._campaign_public_id]
-        )
-    recording = None
-    if call._recording_id is not None:
-        recording = Recording.from_db(
-            db, ["id", "call_id", "status"], [call._recording_id, call.pk, call._recording_status]
-        )
-    Call.recording.related.set_cached_value(call, recording)
-
-
-# The columns the lifecycle owns, written for each changed call by one statement (see _Recorder.write).
-_LIFECYCLE_COLUMNS = (
-    "status",
-    "last_sequence",
-    "sip_response_code",
-    "answered_at",
-    "ended_at",
-    "end_reason",
-    "error_code",
-    "error_message",
-    "last_event_at",
-    "updated_at",
-)
-
-
-def _calls_write(calls: list[Call]) -> None:
-    """One UPDATE statement run for every changed call (executemany). Django's bulk_update would build a
-    CASE expression per column and row, costlier to compile than the whole batch is to apply."""
-    fields = [Call._meta.get_field(name) for name in _LIFECYCLE_COLUMNS]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = (
-        f"UPDATE {quote(Call._meta.db_table)} SET {assignments}"  # noqa: S608 -- names from the models
-        f" WHERE {quote(Call._meta.pk.column)} = %s"
-    )
-    rows = [
-        [f.get_db_prep_save(getattr(call, f.attname), connection) for f in fields] + [call.pk]
-        for call in calls
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 class _Recorder:
@@ -318,7 +203,7 @@ class _Recorder:
         if not reason and incoming.event_id and (call.pk, incoming.event_id) in self.applied_event_ids:
             reason = f"duplicate: event {incoming.event_id} was already applied"
         event = CallEvent(
-            call=call,
+            call_id=call.pk,
             status=incoming.status or "",
             provider_status=incoming.provider_status[:32],
             provider_event_id=incoming.event_id[:128],
@@ -343,7 +228,7 @@ class _Recorder:
             )
             if incoming.event_id:
                 self.applied_event_ids.add((call.pk, incoming.event_id))
-            self.snapshots.append(live_event_for_call(call))
+            self.snapshots.append(call_object(call))
             if call.campaign_id:
                 self.campaign_ids.add(call.campaign_id)
                 if call.status in _TERMINAL:
@@ -358,12 +243,11 @@ class _Recorder:
         else:
             CallEvent.objects.bulk_create(self.events)
         if self.changed:
-            _calls_write(list(self.changed.values()))
-        if self.ended_campaign_ids:  # registered first: the campaign's live counts then show it finished
-            ended = sorted(self.ended_campaign_ids)
-            transaction.on_commit(lambda: campaigns_finish_if_done(ended), robust=True)
+            calls_write(list(self.changed.values()))
+        if self.ended_campaign_ids:  # announced first: the campaign's live counts then show it finished
+            calls_ended_on_commit(self.ended_campaign_ids)
         if self.snapshots:
-            live_events_on_commit(self.snapshots, self.campaign_ids)
+            calls_changed_on_commit(self.snapshots, self.campaign_ids)
 
 
 def _move(
@@ -417,8 +301,6 @@ def _after_transition(call: Call, *, hangup_provider: bool) -> None:
     # redelivers them once they outlast the broker's visibility timeout.)
     pk = call.pk
     if call.status in _TERMINAL:
-        from calls.providers import provider_for
-
         if hangup_provider and call.provider_call_id:
             transaction.on_commit(
                 lambda: current_app.send_task(
@@ -445,27 +327,31 @@ def call_hangup(*, call: Call, actor: Any = None) -> Call:
         else:
             status, end_reason = CallStatus.FAILED, EndReason.CANCELED
             error = CallError("canceled", f"Cancelled by {who} before it was answered.")
-        event = call_event_apply(
-            call=locked,
-            status=status,
-            source=EventSource.OPERATOR,
-            end_reason=end_reason,
-            error=error,
-            payload={"requested_by": who},
-            hangup_provider=True,
+        event = _apply_one(
+            EventIn(
+                call_id=locked.pk,
+                status=status,
+                source=EventSource.OPERATOR,
+                end_reason=end_reason,
+                error=error,
+                payload={"requested_by": who},
+                hangup_provider=True,
+            )
         )
     return event.call
 
 
 def call_place_failed(*, call_id: int, code: str, message: str) -> CallEvent:
     """The provider refused to place the call, or stayed unreachable through every retry."""
-    return call_event_apply(
-        call_id=call_id,
-        status=CallStatus.FAILED,
-        source=EventSource.PROVIDER,
-        end_reason=EndReason.ERROR,
-        error=CallError(code, message),
-        payload={"code": code, "message": message},
+    return _apply_one(
+        EventIn(
+            call_id=call_id,
+            status=CallStatus.FAILED,
+            source=EventSource.PROVIDER,
+            end_reason=EndReason.ERROR,
+            error=CallError(code, message),
+            payload={"code": code, "message": message},
+        )
     )
 
 
@@ -473,14 +359,16 @@ def call_stream_started(
     *, public_id: str, stream_sid: str = "", occurred_at: datetime | None = None
 ) -> CallEvent:
     """The media stream of the call started: the callee is talking to the agent (→ in_progress)."""
-    return call_event_apply(
-        public_id=public_id,
-        status=CallStatus.IN_PROGRESS,
-        source=EventSource.MEDIA_STREAM,
-        provider_status="stream-start",
-        event_id=f"stream-start:{stream_sid}" if stream_sid else "",
-        payload={"stream_sid": stream_sid},
-        occurred_at=occurred_at,
+    return _apply_one(
+        EventIn(
+            public_id=public_id,
+            status=CallStatus.IN_PROGRESS,
+            source=EventSource.MEDIA_STREAM,
+            provider_status="stream-start",
+            event_id=f"stream-start:{stream_sid}" if stream_sid else "",
+            payload={"stream_sid": stream_sid},
+            occurred_at=occurred_at,
+        )
     )
 
 
@@ -488,15 +376,17 @@ def call_stream_stopped(
     *, public_id: str, stream_sid: str = "", occurred_at: datetime | None = None
 ) -> CallEvent:
     """The media stream of the call stopped: the call is over (→ completed, end_reason=hangup)."""
-    return call_event_apply(
-        public_id=public_id,
-        status=CallStatus.COMPLETED,
-        source=EventSource.MEDIA_STREAM,
-        provider_status="stream-stop",
-        event_id=f"stream-stop:{stream_sid}" if stream_sid else "",
-        payload={"stream_sid": stream_sid},
-        end_reason=EndReason.HANGUP,
-        occurred_at=occurred_at,
+    return _apply_one(
+        EventIn(
+            public_id=public_id,
+            status=CallStatus.COMPLETED,
+            source=EventSource.MEDIA_STREAM,
+            provider_status="stream-stop",
+            event_id=f"stream-stop:{stream_sid}" if stream_sid else "",
+            payload={"stream_sid": stream_sid},
+            end_reason=EndReason.HANGUP,
+            occurred_at=occurred_at,
+        )
     )
 
 
@@ -513,14 +403,16 @@ def call_max_duration_enforce(*, call_id: int, now: datetime | None = None) -> b
         limit = call.answered_at + timedelta(seconds=call.max_duration)
         if now < limit:
             return False
-        event = call_event_apply(
-            call=call,
-            status=CallStatus.COMPLETED,
-            source=EventSource.MAX_DURATION,
-            end_reason=EndReason.MAX_DURATION,
-            occurred_at=limit,
-            payload={"max_duration": call.max_duration},
-            hangup_provider=True,
+        event = _apply_one(
+            EventIn(
+                call_id=call.pk,
+                status=CallStatus.COMPLETED,
+                source=EventSource.MAX_DURATION,
+                end_reason=EndReason.MAX_DURATION,
+                occurred_at=limit,
+                payload={"max_duration": call.max_duration},
+                hangup_provider=True,
+            )
         )
     return event.applied
 
@@ -560,16 +452,18 @@ def calls_stale_sweep(*, now: datetime | None = None) -> int:
             ):
                 continue  # an event arrived meanwhile
             heard = call.last_event_at or call.created_at
-            event = call_event_apply(
-                call=call,
-                status=CallStatus.FAILED,
-                source=EventSource.WATCHDOG,
-                end_reason=EndReason.ERROR,
-                error=CallError(
-                    "stale", f"No event from the provider since {heard:%Y-%m-%d %H:%M:%S} UTC; given up."
-                ),
-                payload={"stale_after_seconds": settings.CALL_STALE_AFTER_SECONDS},
-                hangup_provider=True,
+            event = _apply_one(
+                EventIn(
+                    call_id=call.pk,
+                    status=CallStatus.FAILED,
+                    source=EventSource.WATCHDOG,
+                    end_reason=EndReason.ERROR,
+                    error=CallError(
+                        "stale", f"No event from the provider since {heard:%Y-%m-%d %H:%M:%S} UTC; given up."
+                    ),
+                    payload={"stale_after_seconds": settings.CALL_STALE_AFTER_SECONDS},
+                    hangup_provider=True,
+                )
             )
             failed += event.applied
     return failed

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from agents.models import Agent, Provider
-from wordcab_admin.ids import new_public_id
+from wordcab_admin.kernel.ids import new_public_id
 
 
 class CallStatus(models.TextChoices):
@@ -40,36 +40,11 @@ class EndReason(models.TextChoices):
     ERROR = "error"
 
 
-class CampaignStatus(models.TextChoices):
-    DRAFT = "draft"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-class Campaign(models.Model):
-    """Outbound campaigns (CSV upload, dispatch) arrive with the campaigns issue; calls already point here."""
-
-    public_id = models.CharField(max_length=64, unique=True, default=partial(new_public_id, "camp"))
-    name = models.CharField(max_length=200)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="campaigns")
-    status = models.CharField(max_length=16, choices=CampaignStatus, default=CampaignStatus.DRAFT)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class Call(models.Model):
     public_id = models.CharField(max_length=64, unique=True, default=partial(new_public_id, "call"))
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="calls")
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
     direction = models.CharField(max_length=8, choices=Direction, default=Direction.OUTBOUND)
     from_number = models.CharField(max_length=20, blank=True, default="")
@@ -169,35 +144,3 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id}:{self.provider_status or self.status}"
-
-
-class RecordingStatus(models.TextChoices):
-    RECORDING = "recording"
-    PENDING_UPLOAD = "pending_upload"
-    STORED = "stored"
-    DELETED = "deleted"
-
-
-class Recording(models.Model):
-    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="recording")
-    status = models.CharField(max_length=16, choices=RecordingStatus, default=RecordingStatus.RECORDING)
-    local_path = models.CharField(
-        max_length=500, blank=True, default="", help_text="Spool file until uploaded."
-    )
-    storage_key = models.CharField(max_length=500, blank=True, default="")
-    size_bytes = models.BigIntegerField(null=True, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True, default="")
-    peaks = models.JSONField(default=list, blank=True, help_text="Waveform peaks for the player.")
-    upload_attempts = models.PositiveIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(
-        max_length=300, blank=True, default="", help_text="Why the last upload failed."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    stored_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"recording of {self.call_id}"

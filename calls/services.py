@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import jurisdiction_for
+from calls.announce import call_changed_on_commit
 from calls.lifecycle import call_place_failed
 from calls.models import Call, CallStatus, Direction
 from calls.providers import ProviderRejected, outbound_capable, provider_for
-from wordcab_admin.api.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
+from wordcab_admin.kernel.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,6 @@ def canonical_json(value: Any) -> str:
 def request_fingerprint(body: dict[str, Any]) -> str:
     """sha256 of the request body in canonical JSON: tells a retry from a reuse of the key."""
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
-
-
-def agent_get(*, agent_id: str) -> Agent:
-    try:
-        return Agent.objects.get(public_id=agent_id)
-    except Agent.DoesNotExist:
-        raise NotFound(f"No agent {agent_id}.", code="agent_not_found") from None
 
 
 def call_get(*, call_id: str) -> Call:
@@ -146,6 +140,34 @@ def _call_for_key(*, owner: Any, key: str, fingerprint: str) -> Call | None:
         raise IdempotencyConflict(
             "This idempotency key was already used with a different request body.", field="idempotency_key"
         )
+    return call
+
+
+def inbound_call_record(
+    *, agent: Agent, provider: str, provider_call_id: str, from_number: str, to_number: str
+) -> Call:
+    """The inbound call a carrier announces, created once per provider call id (a retried webhook finds
+    the first one) and announced to live viewers."""
+    fields = {
+        "agent": agent,
+        "direction": Direction.INBOUND,
+        "from_number": from_number[:20],
+        "to_number": to_number[:20],
+        "status": CallStatus.INITIATING,
+        "record": agent.record,
+        "max_duration": agent.max_duration,
+    }
+    key = {"provider": provider, "provider_call_id": provider_call_id[:64]}
+    try:
+        with transaction.atomic():
+            call, created = Call.objects.get_or_create(**key, defaults=fields)
+    except IntegrityError:  # a concurrent retry of the same webhook won the insert
+        call, created = Call.objects.get(**key), False
+    if created:
+        log.info(
+            "Inbound call %s from %s to %s → %s", call.public_id, from_number, to_number, agent.public_id
+        )
+        call_changed_on_commit(call)
     return call
 
 

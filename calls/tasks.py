@@ -7,10 +7,7 @@ import logging
 from celery import shared_task
 
 from calls import lifecycle, services
-from calls.lifecycle import EventSource
 from calls.providers import ProviderUnavailable
-from calls.providers.status import provider_status_apply
-from wordcab_admin.api.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +41,6 @@ def place(self, call_id: int) -> str | None:
 )
 def provider_hangup(call_id: int) -> None:
     services.call_provider_hangup(call_id=call_id)
-
-
-@shared_task(name="calls.simulator_deliver", acks_late=True, ignore_result=True)
-def simulator_deliver(call_public_id: str, params: dict[str, str]) -> bool:
-    """One simulator status event, applied exactly as a Twilio status callback would be."""
-    try:
-        event = provider_status_apply(
-            provider="simulator", params=params, source=EventSource.SIMULATOR, call_public_id=call_public_id
-        )
-    except NotFound:
-        log.info("simulator event for a call that no longer exists: %s", call_public_id)
-        return False
-    return event.applied
 
 
 @shared_task(name="calls.max_duration_sweep", acks_late=True)

@@ -14,9 +14,7 @@ call_patterns = (
     ],
     "calls",
 )
-campaign_patterns = ([path("", views.campaign_list, name="list")], "campaigns")
 
 urlpatterns = [
     path("calls/", include(call_patterns)),
-    path("campaigns/", include(campaign_patterns)),
 ]

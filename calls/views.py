@@ -7,24 +7,26 @@ import uuid
 from collections.abc import Iterator
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
 
 from agents.models import Agent
+from agents.selectors import agent_get
 from calls.api import CallCreateInput
-from calls.dashboard import campaigns_with_progress
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
-from calls.models import Call, CallStatus, Campaign, Direction
+from calls.models import Call, CallStatus, Direction
 from calls.serializers import call_object
-from calls.services import agent_get, call_create, call_get, calls_for_display
-from wordcab_admin.api.errors import DomainError, _first_validation_error
-from wordcab_admin.filtering import filters_of, invalid_filters
-from wordcab_admin.roles import Capability, require
-from wordcab_admin.streaming import csv_response
+from calls.services import call_create, call_get, calls_for_display
+from wordcab_admin.kernel.api_errors import _first_validation_error
+from wordcab_admin.kernel.errors import DomainError
+from wordcab_admin.kernel.fastpath.asgi_streaming import csv_response
+from wordcab_admin.kernel.filtering import filters_of, invalid_filters
+from wordcab_admin.kernel.roles import Capability, require
 
 PAGE_SIZE = 50
 CSV_FIELDS = [
@@ -66,11 +68,17 @@ def call_list(request: HttpRequest) -> HttpResponse:
         "statuses": CallStatus.choices,
         "directions": Direction.choices,
         "agents": Agent.objects.order_by("name").only("public_id", "name"),
-        "campaigns": Campaign.objects.order_by("-id").only("public_id", "name")[:200],
+        "campaigns": _campaign_choices(),
         "selected": request.GET,
         "filtered": any(request.GET.get(k) for k in filters.filters),
     }
     return render(request, "calls/list.html", context)
+
+
+def _campaign_choices() -> QuerySet:
+    """The campaign filter's choices, through Call's relation: campaigns stand above calls in the layers."""
+    campaign_model = Call._meta.get_field("campaign").related_model
+    return campaign_model.objects.order_by("-id").only("public_id", "name")[:200]
 
 
 @require(Capability.VIEW)
@@ -114,8 +122,6 @@ def call_row(request: HttpRequest, call_id: str) -> HttpResponse:
 
 
 def _page_call(call_id: str) -> Call:
-    from django.http import Http404
-
     try:
         return call_get(call_id=call_id)
     except DomainError:
@@ -139,10 +145,8 @@ def call_hangup_view(request: HttpRequest, call_id: str) -> HttpResponse:
 @require_POST
 def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
     """The agent page's "place a test call" form: the same validation and service as the API."""
-    from django.http import Http404
-
     try:
-        agent = agent_get(agent_id=agent_id)
+        agent = agent_get(agent_id, code="agent_not_found")
     except DomainError:
         raise Http404(f"No agent {agent_id}") from None
     data = {
@@ -183,8 +187,3 @@ def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
         response["HX-Redirect"] = url
         return response
     return redirect(url)
-
-
-@require(Capability.VIEW)
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/campaigns.html", {"campaigns": campaigns_with_progress()[:100]})

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from agents.models import Agent
 from compliance import openers
 from compliance.models import ConsentOpener
-from wordcab_admin.api.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
-from wordcab_admin.api.validation import validated
-from wordcab_admin.roles import Capability
+from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
+from wordcab_admin.kernel.roles import Capability
+from wordcab_admin.kernel.validation import validated
 
 
 class OpenerOutput(serializers.ModelSerializer):

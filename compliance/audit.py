@@ -1,4 +1,5 @@
-"""The one way to write the audit trail."""
+"""The audit trail's writer: plugged into wordcab_admin.kernel.audit (the one way every app records) when
+Django starts."""
 
 from typing import Any
 
@@ -7,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from compliance.models import AuditEvent
 
 
-def audit_record(
+def audit_event_write(
     *,
     actor: AbstractBaseUser | AnonymousUser | None,
     action: str,

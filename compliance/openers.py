@@ -1,23 +1,19 @@
-"""Consent openers: create them (uploaded audio or local TTS), pick the one a call plays, snapshot it on
-the call, and record the proof that it was heard in full (`consent_delivered_at`, written only here)."""
+"""Consent openers: create them (uploaded audio or local TTS), pick the one a call plays, and give its audio.
+What a call heard is written on the call by calls/consent.py."""
 
 import hashlib
 import logging
-from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.utils import timezone
 
 from agents.models import Agent
-from calls.audio import AudioFormatError, to_telephone_audio
-from calls.events import publish_call_update_on_commit
-from calls.models import Call
-from compliance.audit import audit_record
 from compliance.models import ConsentOpener, OpenerAudioSource
 from compliance.tts import SpeechUnavailable, synthesize
-from wordcab_admin.api.errors import Unprocessable
+from wordcab_admin.kernel.audio import AudioFormatError, to_telephone_audio
+from wordcab_admin.kernel.audit import audit_record
+from wordcab_admin.kernel.errors import Unprocessable
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +136,13 @@ def opener_delete(*, actor, opener: ConsentOpener) -> None:
         opener.delete()
 
 
-def opener_for_call(call: Call) -> ConsentOpener | None:
-    """The most specific opener: this agent and jurisdiction, then the jurisdiction, then this agent's
-    default, then the deployment default; the agent's language first within each."""
+def opener_for(*, agent: Agent, jurisdiction: str) -> ConsentOpener | None:
+    """The most specific opener for a call of `agent` to `jurisdiction`: this agent and jurisdiction, then
+    the jurisdiction, then this agent's default, then the deployment default; the agent's language first
+    within each."""
     candidates = (
-        ConsentOpener.objects.filter(Q(agent=call.agent_id) | Q(agent__isnull=True))
-        .filter(jurisdiction__in={call.jurisdiction.upper(), ""})
+        ConsentOpener.objects.filter(Q(agent=agent.pk) | Q(agent__isnull=True))
+        .filter(jurisdiction__in={jurisdiction.upper(), ""})
         .annotate(
             rank=Case(
                 When(Q(jurisdiction="") & Q(agent__isnull=True), then=Value(3)),
@@ -155,7 +152,7 @@ def opener_for_call(call: Call) -> ConsentOpener | None:
                 output_field=IntegerField(),
             ),
             language_rank=Case(
-                When(language__iexact=call.agent.language, then=Value(0)),
+                When(language__iexact=agent.language, then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
             ),
@@ -176,26 +173,6 @@ def opener_snapshot(opener: ConsentOpener) -> dict:
     }
 
 
-def call_opener_snapshot(*, call: Call) -> dict | None:
-    """The call's opener as it will be played, stored on the call once (a later edit of the opener does
-    not change what this call's evidence says it heard)."""
-    if call.consent_opener:
-        return call.consent_opener
-    opener = opener_for_call(call)
-    if opener is None:
-        return None
-    snapshot = opener_snapshot(opener)
-    updated = Call.objects.filter(pk=call.pk, consent_opener__isnull=True).update(
-        consent_opener=snapshot, updated_at=timezone.now()
-    )
-    if not updated:  # another writer was first: theirs stands
-        call.refresh_from_db(fields=["consent_opener"])
-        return call.consent_opener
-    call.consent_opener = snapshot
-    publish_call_update_on_commit(call)
-    return snapshot
-
-
 def opener_audio(snapshot: dict) -> bytes:
     """The μ-law audio of a snapshotted opener: the stored audio if it is still the same, else the
     snapshot's text spoken again (the opener was edited or deleted since)."""
@@ -205,15 +182,3 @@ def opener_audio(snapshot: dict) -> bytes:
     ):
         return bytes(opener.audio)
     return synthesize(snapshot.get("text", ""), language=snapshot.get("language", "en-US"))
-
-
-def call_consent_delivered(*, call_id: int, at: datetime | None = None) -> bool:
-    """Twilio echoed the `consent_opener` mark: the opener played in full. The first echo counts."""
-    at = at or timezone.now()
-    with transaction.atomic():
-        updated = Call.objects.filter(pk=call_id, consent_delivered_at__isnull=True).update(
-            consent_delivered_at=at, updated_at=at
-        )
-        if updated:
-            publish_call_update_on_commit(Call.objects.select_related("agent").get(pk=call_id))
-    return bool(updated)

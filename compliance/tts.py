@@ -9,7 +9,7 @@ import threading
 from functools import cache
 from pathlib import Path
 
-from calls.audio import pcm16_to_telephone
+from wordcab_admin.kernel.audio import pcm16_to_telephone
 
 log = logging.getLogger(__name__)
 

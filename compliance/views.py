@@ -7,15 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from calls.audio import ulaw_to_wav_bytes
 from compliance import openers
 from compliance.filters import AuditFilter
 from compliance.forms import OpenerForm
 from compliance.models import AuditEvent, ConsentOpener
-from wordcab_admin.api.errors import DomainError
-from wordcab_admin.filtering import filters_of, invalid_filters
-from wordcab_admin.roles import Capability, can, require
-from wordcab_admin.streaming import csv_response
+from wordcab_admin.kernel.audio import ulaw_to_wav_bytes
+from wordcab_admin.kernel.errors import DomainError
+from wordcab_admin.kernel.fastpath.asgi_streaming import csv_response
+from wordcab_admin.kernel.filtering import filters_of, invalid_filters
+from wordcab_admin.kernel.roles import Capability, can, require
 
 
 def _opener_list():

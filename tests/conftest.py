@@ -9,8 +9,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import AgentFactory, UserFactory
-from wordcab_admin.accounts import api_key_create
-from wordcab_admin.roles import Role
+from wordcab_admin.kernel.accounts import api_key_create
+from wordcab_admin.kernel.roles import Role
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 
 from agents.models import Agent, PhoneNumber
 from calls.models import Call
-from wordcab_admin.accounts import user_set_role
-from wordcab_admin.roles import Role
+from wordcab_admin.kernel.accounts import user_set_role
+from wordcab_admin.kernel.roles import Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):

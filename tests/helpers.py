@@ -34,3 +34,27 @@ def streamed_body(request) -> bytes:
         body = async_to_sync(read)()
     assert not [w for w in caught if SYNC_ITERATOR_WARNING in str(w.message)]
     return body
+
+
+def apply_event(*, call=None, **details):
+    """One event of `call` through the lifecycle's one entry point, as a provider reports it; its stored
+    CallEvent, or its error raised."""
+    from calls.lifecycle import EventIn, call_events_apply
+
+    if call is not None:
+        details["call_id"] = call.pk
+    result = call_events_apply([EventIn(**details)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def apply_status(**params):
+    """One Twilio-shaped status event (`provider_status_event`'s arguments) through the lifecycle."""
+    from calls.lifecycle import call_events_apply
+    from telephony.twilio.status import provider_status_event
+
+    result = call_events_apply([provider_status_event(**params)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -6,6 +6,6 @@ class WordcabAdminConfig(AppConfig):
     verbose_name = "Wordcab Admin"
 
     def ready(self) -> None:
-        from wordcab_admin.async_middleware import deploy_checks_see_subclasses
+        from wordcab_admin.kernel.fastpath.async_middleware import deploy_checks_see_subclasses
 
         deploy_checks_see_subclasses()

@@ -1,5 +1,6 @@
 """Websocket routes; each app contributes its own list."""
 
-from calls.routing import websocket_urlpatterns as calls_websockets
+from live.routing import websocket_urlpatterns as live_websockets
+from telephony.routing import websocket_urlpatterns as telephony_websockets
 
-websocket_urlpatterns = [*calls_websockets]
+websocket_urlpatterns = [*live_websockets, *telephony_websockets]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from wordcab_admin.env import EMBEDDED_REDIS_URL_FILE
+from wordcab_admin.kernel.env import EMBEDDED_REDIS_URL_FILE
 
 STOP_GRACE_SECONDS = 10
 BASE_DIR = Path(__file__).resolve().parent.parent

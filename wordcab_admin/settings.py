@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from wordcab_admin.env import (
+from wordcab_admin.kernel.env import (
     database_from_url,
     embedded_redis_url,
     env_bool,
@@ -47,23 +47,27 @@ INSTALLED_APPS = [
     "channels",
     "wordcab_admin",
     "agents",
-    "calls",
     "compliance",
+    "calls",
+    "recordings",
+    "campaigns",
+    "telephony",
+    "live",
 ]
 
 # Django's stock middleware, with their hooks run on the event loop under ASGI where they never touch the
 # database (wordcab_admin/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
-    "wordcab_admin.async_middleware.SecurityMiddleware",
-    "wordcab_admin.api.errors.refuse_null_characters",
-    "wordcab_admin.static_middleware.AsyncCapableWhiteNoiseMiddleware",
-    "wordcab_admin.async_middleware.SessionMiddleware",
-    "wordcab_admin.async_middleware.CommonMiddleware",
-    "wordcab_admin.async_middleware.CsrfViewMiddleware",
-    "wordcab_admin.async_middleware.AuthenticationMiddleware",
-    "wordcab_admin.async_middleware.MessageMiddleware",
-    "wordcab_admin.async_middleware.XFrameOptionsMiddleware",
-    "wordcab_admin.api.errors.ApiErrorMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.SecurityMiddleware",
+    "wordcab_admin.kernel.api_errors.refuse_null_characters",
+    "wordcab_admin.kernel.fastpath.static_files.AsyncCapableWhiteNoiseMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.SessionMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.CommonMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.CsrfViewMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.AuthenticationMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.MessageMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.XFrameOptionsMiddleware",
+    "wordcab_admin.kernel.api_errors.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "wordcab_admin.urls"
@@ -78,7 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "wordcab_admin.roles.role_context",
+                "wordcab_admin.kernel.roles.role_context",
             ],
         },
     },
@@ -158,10 +162,10 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "wordcab_admin.api.auth.BearerKeyAuthentication",
+        "wordcab_admin.kernel.auth.BearerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["wordcab_admin.roles.HasRolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["wordcab_admin.kernel.roles.HasRolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -169,9 +173,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "wordcab_admin.api.pagination.NewestFirstCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "wordcab_admin.kernel.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "wordcab_admin.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "wordcab_admin.kernel.api_errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -199,7 +203,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_IMPORTS = ["calls.recording_tasks"]  # task modules not named tasks.py
 
 CHANNEL_LAYERS = {
     "default": {
@@ -214,8 +217,11 @@ CHANNEL_LAYERS = {
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US").upper()
 SIMULATOR_SPEED = env_float("SIMULATOR_SPEED", 1.0)
 SIMULATOR_DISORDER = env_bool("SIMULATOR_DISORDER", False)  # deliver simulator events out of order and twice
-# The agent behind a media stream (calls/runtime): a dotted path to an AgentRuntime subclass.
-AGENT_RUNTIME = env_str("AGENT_RUNTIME", "calls.runtime.demo.DemoRuntime")
+# The agent behind a media stream (telephony/runtime): a dotted path to an AgentRuntime subclass. The seam
+# lived in calls/runtime until the layout change: a deployment that names it there still finds it.
+AGENT_RUNTIME = env_str("AGENT_RUNTIME", "telephony.runtime.demo.DemoRuntime")
+if AGENT_RUNTIME.startswith("calls.runtime."):
+    AGENT_RUNTIME = "telephony.runtime." + AGENT_RUNTIME.removeprefix("calls.runtime.")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # a fake of Twilio's API in tests; unset in production

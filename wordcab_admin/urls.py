@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from live import views as live_views
 from wordcab_admin import views
-from wordcab_admin.api.errors import json_404, json_500
 from wordcab_admin.health import healthz
+from wordcab_admin.kernel.api_errors import json_404, json_500
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", live_views.dashboard, name="dashboard"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
@@ -22,7 +23,8 @@ urlpatterns = [
     path("v1/", include("wordcab_admin.api.urls")),
     path("", include("agents.urls")),
     path("", include("calls.urls")),
-    path("", include("calls.live_urls")),
+    path("", include("campaigns.urls")),
+    path("", include("live.urls")),
     path("", include("compliance.urls")),
     path("django-admin/", admin.site.urls),
 ]

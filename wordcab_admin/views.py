@@ -9,7 +9,8 @@ from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
-from wordcab_admin.accounts import (
+from wordcab_admin.kernel.accounts import (
+    ApiKey,
     UserError,
     api_key_create,
     api_key_revoke,
@@ -17,20 +18,12 @@ from wordcab_admin.accounts import (
     user_create,
     users_with_roles,
 )
-from wordcab_admin.models import ApiKey
-from wordcab_admin.roles import Capability, Role, require
+from wordcab_admin.kernel.roles import Capability, Role, require
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico wherever a page names no icon (JSON, downloads)."""
     return redirect(static("img/favicon.svg"))
-
-
-@require(Capability.VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from calls.dashboard import dashboard_context  # the wallboard's numbers live with the calls
-
-    return render(request, "dashboard/index.html", dashboard_context())
 
 
 @require(Capability.VIEW)

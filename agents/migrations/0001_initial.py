@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import functools
-import wordcab_admin.ids
+import wordcab_admin.kernel.ids
 from django.db import migrations, models
 
 
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='Agent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=functools.partial(wordcab_admin.ids.new_public_id, *('agent',), **{}), max_length=64, unique=True)),
+                ('public_id', models.CharField(default=functools.partial(wordcab_admin.kernel.ids.new_public_id, *('agent',), **{}), max_length=64, unique=True)),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True, default='')),
                 ('instructions', models.TextField(blank=True, default='', help_text="The agent's prompt.")),
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             name='PhoneNumber',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=functools.partial(wordcab_admin.ids.new_public_id, *('num',), **{}), max_length=64, unique=True)),
+                ('public_id', models.CharField(default=functools.partial(wordcab_admin.kernel.ids.new_public_id, *('num',), **{}), max_length=64, unique=True)),
                 ('number', models.CharField(help_text='E.164', max_length=20, unique=True)),
                 ('provider', models.CharField(choices=[('simulator', 'Simulator'), ('twilio', 'Twilio'), ('sip', 'Sip')], default='simulator', max_length=16)),
                 ('friendly_name', models.CharField(blank=True, default='', max_length=200)),

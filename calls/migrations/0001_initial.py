@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import functools
-import wordcab_admin.ids
+import wordcab_admin.kernel.ids
 from django.conf import settings
 from django.db import migrations, models
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='Campaign',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=functools.partial(wordcab_admin.ids.new_public_id, *('camp',), **{}), max_length=64, unique=True)),
+                ('public_id', models.CharField(default=functools.partial(wordcab_admin.kernel.ids.new_public_id, *('camp',), **{}), max_length=64, unique=True)),
                 ('name', models.CharField(max_length=200)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('running', 'Running'), ('paused', 'Paused'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=16)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             name='Call',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=functools.partial(wordcab_admin.ids.new_public_id, *('call',), **{}), max_length=64, unique=True)),
+                ('public_id', models.CharField(default=functools.partial(wordcab_admin.kernel.ids.new_public_id, *('call',), **{}), max_length=64, unique=True)),
                 ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound')], default='outbound', max_length=8)),
                 ('from_number', models.CharField(blank=True, default='', max_length=20)),
                 ('to_number', models.CharField(help_text='The callee (outbound) or our number (inbound).', max_length=20)),

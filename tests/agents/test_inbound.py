@@ -7,8 +7,8 @@ import pytest
 from django.test import Client, override_settings
 
 from calls.models import Call, CallStatus, Direction
+from telephony.twilio.signature import twilio_sign
 from tests.factories import AgentFactory, PhoneNumberFactory
-from wordcab_admin.twilio_signature import twilio_sign
 
 TOKEN = "test-auth-token-0123456789abcdef"
 BASE = "https://admin.example.com"
@@ -144,7 +144,7 @@ def hangup_text(response) -> str:
 
 
 def test_a_call_to_an_unknown_number_gets_a_polite_hangup_and_a_log_line(db, caplog):
-    with caplog.at_level(logging.WARNING, logger="agents.inbound"):
+    with caplog.at_level(logging.WARNING, logger="telephony.twilio.inbound"):
         response = post_voice(webhook_params(To="+14155550999"))
     assert response.status_code == 200
     assert "not in service" in hangup_text(response)
@@ -154,7 +154,7 @@ def test_a_call_to_an_unknown_number_gets_a_polite_hangup_and_a_log_line(db, cap
 
 def test_a_call_to_an_unassigned_number_gets_a_polite_hangup(db, caplog):
     PhoneNumberFactory(number="+14155550111")
-    with caplog.at_level(logging.WARNING, logger="agents.inbound"):
+    with caplog.at_level(logging.WARNING, logger="telephony.twilio.inbound"):
         response = post_voice(webhook_params())
     assert "not in service" in hangup_text(response)
     assert "no agent" in caplog.text
@@ -163,7 +163,7 @@ def test_a_call_to_an_unassigned_number_gets_a_polite_hangup(db, caplog):
 
 def test_a_call_to_a_disabled_agents_number_gets_a_polite_hangup(db, caplog):
     PhoneNumberFactory(number="+14155550111", agent=AgentFactory(is_active=False, public_id="agent_off"))
-    with caplog.at_level(logging.WARNING, logger="agents.inbound"):
+    with caplog.at_level(logging.WARNING, logger="telephony.twilio.inbound"):
         response = post_voice(webhook_params())
     assert "try again later" in hangup_text(response)
     assert "agent_off is disabled" in caplog.text

@@ -280,8 +280,8 @@ def create_calls(count: int, tag: str):
 def api_key() -> str:
     from django.contrib.auth import get_user_model
 
-    from wordcab_admin.accounts import api_key_create, user_set_role
-    from wordcab_admin.roles import Role
+    from wordcab_admin.kernel.accounts import api_key_create, user_set_role
+    from wordcab_admin.kernel.roles import Role
 
     user, _ = get_user_model().objects.get_or_create(username="bench-viewer")
     user_set_role(user=user, role=Role.VIEWER)
@@ -352,7 +352,7 @@ CALLBACK_HANDLED_MS: list[float] = []  # sent → 204, per callback, for the pha
 async def send_callbacks(base_url: str, events) -> tuple[list[float], int]:
     import aiohttp
 
-    from wordcab_admin.twilio_signature import twilio_sign
+    from telephony.twilio.signature import twilio_sign
 
     prepared = []
     for call, twilio_status, _ours, sequence in events:
@@ -414,7 +414,7 @@ async def send_group(payloads: list[dict]) -> list[float]:
 
 def live_events(events) -> list[list[dict]]:
     """What calls.events hands the layer for each event (serialized once), for the fan-out-only phase."""
-    from calls.events import live_event_for_call
+    from live.publisher import live_event_for_call
 
     out = []
     for call, _twilio_status, ours, _sequence in events:
@@ -426,7 +426,7 @@ def live_events(events) -> list[list[dict]]:
 async def send_live_group(batches: list[list[dict]]) -> list[float]:
     from channels.layers import get_channel_layer
 
-    from calls.events import LAYER_MESSAGE_TYPE, LIVE_GROUP
+    from live.publisher import LAYER_MESSAGE_TYPE, LIVE_GROUP
 
     layer = get_channel_layer()
     sent_at = [0.0] * len(batches)

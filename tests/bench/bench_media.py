@@ -73,7 +73,7 @@ async def echo_app(scope, receive, send):
 
 def tone_frame(chunk: int) -> bytes:
     """160 bytes of μ-law; the first 3 bytes carry the chunk number, so an echo is matched to its frame."""
-    from calls.audio import pcm16_to_ulaw
+    from wordcab_admin.kernel.audio import pcm16_to_ulaw
 
     pcm = b"".join(
         int(8000 * math.sin(2 * math.pi * 440 * (chunk * 160 + i) / 8000)).to_bytes(2, "little", signed=True)
@@ -344,7 +344,7 @@ def main() -> int:
         "DATA_DIR": str(data_dir),
         "DEBUG": "true",
         "TWILIO_AUTH_TOKEN": TOKEN,
-        "AGENT_RUNTIME": "calls.runtime.demo.EchoRuntime",
+        "AGENT_RUNTIME": "telephony.runtime.demo.EchoRuntime",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "wordcab_admin.settings",
@@ -357,10 +357,12 @@ def main() -> int:
     import django
 
     django.setup()
-    from calls.models import Call, CallStatus, Recording, RecordingStatus
+    from calls.models import Call, CallStatus
     from compliance.openers import opener_create
+    from recordings.models import Recording, RecordingStatus
+    from telephony.twilio.signature import twilio_sign
     from tests.factories import AgentFactory, CallFactory
-    from wordcab_admin.twilio_signature import public_url, twilio_sign
+    from wordcab_admin.kernel.public_url import public_url
 
     agent = AgentFactory(public_id="agent_bench", name="Bench")
     opener_create(actor=None, jurisdiction="", language="en-US", text="This call is recorded.")

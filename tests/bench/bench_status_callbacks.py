@@ -148,7 +148,8 @@ def main() -> int:
 
     from agents.models import Agent, Provider
     from calls.models import Call, CallStatus
-    from wordcab_admin.twilio_signature import public_url, twilio_sign
+    from telephony.twilio.signature import twilio_sign
+    from wordcab_admin.kernel.public_url import public_url
 
     call_command("migrate", verbosity=0)
     agent = Agent.objects.create(name="bench status callbacks")

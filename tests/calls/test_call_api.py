@@ -9,12 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Provider
-from calls.lifecycle import call_event_apply
 from calls.models import Call, CallStatus, Direction
 from calls.services import call_create, idempotency_keys_prune
 from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
-from wordcab_admin.api.errors import IdempotencyConflict
-from wordcab_admin.roles import Role
+from tests.helpers import apply_event
+from wordcab_admin.kernel.errors import IdempotencyConflict
+from wordcab_admin.kernel.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -328,8 +328,8 @@ def test_the_call_list_does_not_grow_queries_with_rows(api, bob):
 
 def test_reading_a_call_and_its_timeline(api, bob):
     call = CallFactory()
-    call_event_apply(call=call, status=CallStatus.RINGING, sequence=1, source="twilio")
-    call_event_apply(call=call, status=CallStatus.INITIATING, sequence=0, source="twilio")
+    apply_event(call=call, status=CallStatus.RINGING, sequence=1, source="twilio")
+    apply_event(call=call, status=CallStatus.INITIATING, sequence=0, source="twilio")
     client = api(bob)
     assert client.get(f"/v1/calls/{call.public_id}").json()["status"] == "ringing"
     events = client.get(f"/v1/calls/{call.public_id}/events").json()["results"]
@@ -345,7 +345,7 @@ def test_an_unknown_call_is_a_404_in_the_error_shape(api, bob):
 
 def test_hanging_up_through_the_api(api, alice):
     call = CallFactory()
-    call_event_apply(call=call, status=CallStatus.IN_PROGRESS, source="test")
+    apply_event(call=call, status=CallStatus.IN_PROGRESS, source="test")
     client = api(alice)
     response = client.post(f"/v1/calls/{call.public_id}/hangup")
     assert response.status_code == 200

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from calls.lifecycle import call_event_apply
-from calls.models import Call, CallStatus, Campaign, CampaignStatus
+from calls.models import Call, CallStatus
+from campaigns.models import Campaign, CampaignStatus
 from tests.factories import AgentFactory, CallFactory
+from tests.helpers import apply_event
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +92,8 @@ def test_a_single_row_is_served_for_live_updates(client, bob):
 
 def test_the_call_page_shows_the_timeline_with_ignored_events_and_their_reason(client, bob):
     call = CallFactory()
-    call_event_apply(
-        call=call, status=CallStatus.RINGING, sequence=1, source="twilio", provider_status="ringing"
-    )
-    call_event_apply(
+    apply_event(call=call, status=CallStatus.RINGING, sequence=1, source="twilio", provider_status="ringing")
+    apply_event(
         call=call, status=CallStatus.INITIATING, sequence=0, source="twilio", provider_status="initiated"
     )
     page = signed_in(client, bob).get(f"/calls/{call.public_id}/")
@@ -121,7 +120,7 @@ def test_an_unknown_call_page_is_a_404(client, bob):
 
 def test_operators_may_hang_up_from_the_call_page_and_viewers_may_not(client, alice, bob):
     call = CallFactory()
-    call_event_apply(call=call, status=CallStatus.IN_PROGRESS, source="test")
+    apply_event(call=call, status=CallStatus.IN_PROGRESS, source="test")
     assert "Hang up" not in signed_in(client, bob).get(f"/calls/{call.public_id}/").content.decode()
     assert client.post(f"/calls/{call.public_id}/hangup").status_code == 403
     client.force_login(alice)
@@ -213,13 +212,13 @@ def test_the_filtered_list_exports_as_csv(client, bob):
 
 def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(client, bob):
     call = CallFactory(consent_opener={"text": "This call is recorded."})
-    call_event_apply(call=call, status=CallStatus.COMPLETED, source="test")
+    apply_event(call=call, status=CallStatus.COMPLETED, source="test")
     html = signed_in(client, bob).get(f"/calls/{call.public_id}/").content.decode()
     assert 'class="consent-warning"' in html
     delivered = CallFactory(
         consent_opener={"text": "This call is recorded."}, consent_delivered_at=call.created_at
     )
-    call_event_apply(call=delivered, status=CallStatus.COMPLETED, source="test")
+    apply_event(call=delivered, status=CallStatus.COMPLETED, source="test")
     assert 'class="consent-warning"' not in client.get(f"/calls/{delivered.public_id}/").content.decode()
 
 

@@ -8,13 +8,16 @@ import pytest
 from django.test import AsyncClient
 
 from calls.lifecycle import EventIn, call_events_apply
-from calls.models import Call, CallEvent, CallStatus, Campaign, Recording
-from calls.providers.status import provider_status_event
+from calls.models import Call, CallEvent, CallStatus
+from campaigns.models import Campaign
+from recordings.models import Recording
+from telephony.twilio.signature import twilio_sign
+from telephony.twilio.status import provider_status_event
 from tests.calls.test_twilio import post_status, twilio_call
 from tests.factories import AgentFactory, CallFactory
-from wordcab_admin.api.errors import NotFound
-from wordcab_admin.db_threads import db_threads_stop
-from wordcab_admin.twilio_signature import public_url, twilio_sign
+from wordcab_admin.kernel.errors import NotFound
+from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop
+from wordcab_admin.kernel.public_url import public_url
 
 
 @pytest.fixture
@@ -22,7 +25,7 @@ def broadcast(monkeypatch) -> list[dict]:
     """What reaches the live publisher, decoded: call snapshots and campaign counts, in sending order."""
     sent: list[dict] = []
     monkeypatch.setattr(
-        "calls.events.live_events_send", lambda events: sent.extend(json.loads(e["text"]) for e in events)
+        "live.publisher.live_events_send", lambda events: sent.extend(json.loads(e["text"]) for e in events)
     )
     return sent
 
@@ -143,7 +146,7 @@ def test_concurrent_status_callbacks_are_grouped_into_batches_and_all_land(monke
         batch_sizes.append(len(events))
         return call_events_apply(events)
 
-    monkeypatch.setattr("calls.api.call_events_apply", counted)
+    monkeypatch.setattr("telephony.twilio.api.call_events_apply", counted)
     agent = AgentFactory()
     calls = [twilio_call(agent=agent, provider_call_id=f"CA{index:032x}") for index in range(30)]
 

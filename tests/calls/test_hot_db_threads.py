@@ -5,7 +5,7 @@ from django.db import connection
 
 from calls.models import CallEvent, CallStatus
 from tests.calls.test_twilio import post_status, twilio_call
-from wordcab_admin.db_threads import db_threads_stop
+from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from hypothesis import strategies as st
 
 from calls.lifecycle import (
     CallError,
-    call_event_apply,
     call_hangup,
     call_stream_started,
     call_stream_stopped,
     calls_stale_sweep,
 )
-from calls.models import Call, CallEvent, CallStatus, Campaign, CampaignStatus, EndReason
-from calls.providers.simulator import simulator_timeline
-from calls.providers.status import provider_status_apply
+from calls.models import Call, CallEvent, CallStatus, EndReason
+from campaigns.models import Campaign, CampaignStatus
+from telephony.simulator.provider import simulator_timeline
 from tests.factories import CallFactory
-from wordcab_admin.api.errors import InvalidState
+from tests.helpers import apply_event, apply_status
+from wordcab_admin.kernel.errors import InvalidState
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ OUTCOME_NUMBERS = ["+14155550123", "+14155550150", "+14155550165", "+14155550171
 
 
 def _apply(call, status, **kwargs):
-    return call_event_apply(call=call, status=status, source="test", **kwargs)
+    return apply_event(call=call, status=status, source="test", **kwargs)
 
 
 def test_an_accepted_transition_moves_the_call_and_is_stored_as_applied():
@@ -105,10 +105,8 @@ def test_a_failure_keeps_its_error_and_sip_code():
 def test_every_accepted_transition_is_announced_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     announced = []
     monkeypatch.setattr(
-        "calls.lifecycle.live_events_on_commit",
-        lambda snapshots, campaign_ids: announced.extend(
-            json.loads(s["text"])["call"]["status"] for s in snapshots
-        ),
+        "calls.lifecycle.calls_changed_on_commit",
+        lambda calls, campaign_ids: announced.extend(call["status"] for call in calls),
     )
     call = CallFactory()
     with django_capture_on_commit_callbacks():
@@ -224,13 +222,9 @@ def test_any_permutation_and_duplication_of_events_ends_as_in_order_delivery(num
     in_order = CallFactory(to_number=number, provider="simulator")
     shuffled = CallFactory(to_number=number, provider="simulator")
     for p in params:
-        provider_status_apply(
-            provider="simulator", params=p, source="test", call_public_id=in_order.public_id
-        )
+        apply_status(provider="simulator", params=p, source="test", call_public_id=in_order.public_id)
     for p in delivered:
-        provider_status_apply(
-            provider="simulator", params=p, source="test", call_public_id=shuffled.public_id
-        )
+        apply_status(provider="simulator", params=p, source="test", call_public_id=shuffled.public_id)
 
     assert _final(shuffled) == _final(in_order)
     assert CallEvent.objects.filter(call=shuffled).count() == len(delivered)
@@ -240,7 +234,7 @@ def test_a_running_campaign_is_completed_once_its_last_call_ends_and_announced_s
     monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("calls.events.live_events_send", sent.extend)
+    monkeypatch.setattr("live.publisher.live_events_send", sent.extend)
     first = CallFactory(status=CallStatus.IN_PROGRESS)
     campaign = Campaign.objects.create(name="Reminders", agent=first.agent, status=CampaignStatus.RUNNING)
     second = CallFactory(agent=first.agent, status=CallStatus.RINGING)

@@ -10,14 +10,16 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from calls import events
-from calls.events import call_update_publish, publish_call_update_on_commit
-from calls.models import CallStatus, Campaign, CampaignStatus
+from calls.announce import call_changed_on_commit
+from calls.models import CallStatus
 from calls.serializers import CallOutput
+from campaigns.models import Campaign, CampaignStatus
+from live import publisher as events
+from live.publisher import call_update_publish
 from tests.factories import AgentFactory, CallFactory, UserFactory
-from wordcab_admin.accounts import api_key_create
 from wordcab_admin.asgi import application
-from wordcab_admin.roles import Role
+from wordcab_admin.kernel.accounts import api_key_create
+from wordcab_admin.kernel.roles import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,7 +117,7 @@ def test_an_upgrade_without_valid_credentials_is_closed_with_4401(headers):
 
 
 def test_a_revoked_api_key_is_closed_with_4401(alice):
-    from wordcab_admin.accounts import api_key_revoke
+    from wordcab_admin.kernel.accounts import api_key_revoke
 
     key, raw = api_key_create(user=alice, name="old")
     api_key_revoke(key=key)
@@ -241,7 +243,7 @@ def test_an_update_is_broadcast_after_commit_and_never_for_a_rolled_back_change(
             with transaction.atomic():
                 call.status = status
                 call.save()
-                publish_call_update_on_commit(call)
+                call_changed_on_commit(call)
                 if not commit:
                     raise Rollback
         except Rollback:
@@ -301,7 +303,7 @@ def test_an_update_is_serialized_once_however_many_clients_watch(bob, monkeypatc
 
 
 def test_a_frame_is_one_message_or_a_batch_of_them_built_without_re_encoding():
-    from calls.consumers import frame_text
+    from live.consumers import frame_text
 
     one = events.encode({"type": "call.updated", "call": {"id": "call_1"}})
     two = events.encode({"type": "campaign.updated", "campaign": {"id": "camp_1"}})

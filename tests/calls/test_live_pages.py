@@ -9,8 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.dashboard import agent_occupancy, call_counts, calls_per_minute, ended_calls, wallboard_context
-from calls.models import Call, CallStatus, Campaign, CampaignStatus
+from calls.models import Call, CallStatus
+from campaigns.models import Campaign, CampaignStatus
+from live.wallboard import agent_occupancy, call_counts, calls_per_minute, ended_calls, wallboard_context
 from tests.factories import AgentFactory, CallFactory
 
 

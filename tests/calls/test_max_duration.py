@@ -6,12 +6,12 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Provider
-from calls.lifecycle import call_event_apply, call_max_duration_enforce, calls_max_duration_sweep
+from calls.lifecycle import call_max_duration_enforce, calls_max_duration_sweep
 from calls.models import CallStatus, EndReason
-from calls.providers.status import provider_status_apply
 from calls.tasks import provider_hangup
 from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import CallFactory
+from tests.helpers import apply_event, apply_status
 from wordcab_admin.schedules import PERIODIC
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def sent(monkeypatch):
 
 def answered_call(seconds_ago, max_duration, **kwargs):
     call = CallFactory(max_duration=max_duration, **kwargs)
-    call_event_apply(
+    apply_event(
         call=call,
         status=CallStatus.IN_PROGRESS,
         source="test",
@@ -44,7 +44,7 @@ def test_max_duration_is_swept_every_few_seconds_and_no_timer_is_sent_per_answer
 ):
     call = CallFactory(max_duration=300)
     with django_capture_on_commit_callbacks(execute=True):
-        call_event_apply(call=call, status=CallStatus.IN_PROGRESS, source="test")
+        apply_event(call=call, status=CallStatus.IN_PROGRESS, source="test")
     assert sent == []
     (interval,) = [every for _, task, every in PERIODIC if task == "calls.max_duration_sweep"]
     assert interval <= timedelta(seconds=5)
@@ -71,7 +71,7 @@ def test_a_call_within_its_max_duration_is_left_alone(sent):
 
 def test_a_call_that_already_ended_is_left_alone(sent):
     call = answered_call(seconds_ago=400, max_duration=300)
-    call_event_apply(call=call, status=CallStatus.COMPLETED, source="test")
+    apply_event(call=call, status=CallStatus.COMPLETED, source="test")
     assert not call_max_duration_enforce(call_id=call.pk)
     call.refresh_from_db()
     assert call.end_reason == EndReason.HANGUP
@@ -117,6 +117,6 @@ def test_a_call_twilio_ended_at_its_time_limit_completes_with_end_reason_max_dur
         seconds_ago=int(talked), max_duration=300, provider="twilio", provider_call_id="CAlimit"
     )
     params = {"CallSid": "CAlimit", "CallStatus": "completed", "CallDuration": talked, "SequenceNumber": "3"}
-    provider_status_apply(provider="twilio", params=params, source="twilio", call_public_id=call.public_id)
+    apply_status(provider="twilio", params=params, source="twilio", call_public_id=call.public_id)
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, end_reason)

@@ -9,13 +9,15 @@ import wave
 import pytest
 import websockets
 
-from calls.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
-from calls.models import CallStatus, Recording, RecordingStatus
-from calls.recordings import recordings_storage
+from calls.models import CallStatus
 from compliance.openers import CONSENT_MARK, opener_create
+from recordings.models import Recording, RecordingStatus
+from recordings.services import recordings_storage
+from telephony.twilio.signature import twilio_sign
 from tests.e2e.conftest import _live_server_connections, live_asgi_url  # noqa: F401 -- fixtures shared with the browser tests
 from tests.factories import AgentFactory, CallFactory
-from wordcab_admin.twilio_signature import public_url, twilio_sign
+from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
+from wordcab_admin.kernel.public_url import public_url
 
 
 def ws_url(base: str, path: str) -> str:

@@ -13,14 +13,16 @@ import wave
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from calls.audio import FRAME_BYTES, tone_ulaw, ulaw_frames, ulaw_to_pcm16
-from calls.models import Call, CallStatus, Recording, RecordingStatus
-from calls.recordings import recordings_storage
+from calls.models import Call, CallStatus
 from compliance.models import ConsentOpener
 from compliance.openers import CONSENT_MARK, opener_create
+from recordings.models import Recording, RecordingStatus
+from recordings.services import recordings_storage
+from telephony.twilio.signature import twilio_sign
 from tests.factories import AgentFactory, CallFactory
 from wordcab_admin.asgi import application
-from wordcab_admin.twilio_signature import public_url, twilio_sign
+from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames, ulaw_to_pcm16
+from wordcab_admin.kernel.public_url import public_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -319,7 +321,7 @@ def test_a_recorded_stream_becomes_an_8khz_stereo_wav_as_long_as_the_talk(stream
 
 
 def test_frames_lost_by_the_carrier_are_kept_as_silence_in_time(streaming, settings):
-    settings.AGENT_RUNTIME = "calls.runtime.AgentRuntime"  # the base runtime: a silent agent
+    settings.AGENT_RUNTIME = "telephony.runtime.AgentRuntime"  # the base runtime: a silent agent
     call = a_call(record=True)
 
     async def scenario():

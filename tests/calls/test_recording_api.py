@@ -8,13 +8,14 @@ from django.template.loader import render_to_string
 from django.test import AsyncClient, Client, RequestFactory
 from django.utils import timezone
 
-from calls.models import CallStatus, Recording, RecordingStatus
-from calls.recording_api import RangeNotSatisfiable, parse_range
-from calls.recording_tasks import simulate_recording
+from calls.models import CallStatus
 from compliance.models import AuditEvent
+from recordings.api import RangeNotSatisfiable, parse_range
+from recordings.models import Recording, RecordingStatus
+from telephony.simulator.tasks import simulate_recording
 from tests.factories import CallFactory
 from tests.helpers import streamed_body
-from wordcab_admin.accounts import api_key_create
+from wordcab_admin.kernel.accounts import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,7 +143,7 @@ def test_the_call_url_of_a_stored_recording_points_at_it(api, alice, recorded_ca
 def render_partial(call, user) -> str:
     request = RequestFactory().get("/")
     request.user = user
-    from wordcab_admin.roles import role_context
+    from wordcab_admin.kernel.roles import role_context
 
     return render_to_string("calls/_recording.html", {"call": call, **role_context(request)}, request=request)
 

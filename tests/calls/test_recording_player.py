@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from calls.models import CallStatus
-from calls.recording_tasks import simulate_recording
 from compliance.models import AuditEvent
+from telephony.simulator.tasks import simulate_recording
 from tests.e2e.conftest import (  # noqa: F401 -- fixtures shared with the browser tests
     _live_server_connections,
     browser,

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from calls import recordings
-from calls.audio import tone_ulaw
-from calls.models import CallStatus, Recording, RecordingStatus
-from calls.recording_tasks import simulate_recording, upload_sweep
+from calls.models import CallStatus
+from recordings import services as recordings
+from recordings.models import Recording, RecordingStatus
+from recordings.tasks import upload_sweep
+from telephony.simulator.tasks import simulate_recording
 from tests.calls.conftest import local_store_settings
 from tests.factories import AgentFactory, CallFactory
 from tests.helpers import wait_for
+from wordcab_admin.kernel.audio import tone_ulaw
 
 try:
     import audioop

@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import Call, Campaign, Recording
+from calls.models import Call
 from calls.serializers import CallOutput, call_object
+from campaigns.models import Campaign
+from recordings.models import Recording
 from tests.factories import AgentFactory, CallFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
-from calls.providers.simulator import Outcome, disorder, simulator_outcome, simulator_timeline
+from telephony.simulator.provider import Outcome, disorder, simulator_outcome, simulator_timeline
 from tests.helpers import wait_for
 
 OUTCOMES = [
@@ -82,7 +82,7 @@ def test_out_of_order_and_duplicate_delivery_ends_the_same_way(
 def test_a_recorded_simulated_call_asks_for_its_recording_when_it_completes(
     celery_worker_thread, fast_simulator, api, alice, agent, monkeypatch
 ):
-    from calls.providers import simulator
+    from telephony.simulator import provider as simulator
 
     sent = []
     real = simulator.current_app.send_task

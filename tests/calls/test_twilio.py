@@ -9,10 +9,11 @@ from calls.models import Call, CallEvent, CallStatus, Direction
 from calls.providers import ProviderUnavailable
 from calls.services import call_place, call_provider_hangup
 from calls.tasks import place
+from telephony.twilio.signature import twilio_sign
 from tests.calls.conftest import TWILIO_ACCOUNT as ACCOUNT
 from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import AgentFactory, CallFactory
-from wordcab_admin.twilio_signature import public_url, twilio_sign
+from wordcab_admin.kernel.public_url import public_url
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from compliance.audit import audit_record
 from compliance.models import AuditEvent
+from wordcab_admin.kernel.audit import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from calls.audio import to_telephone_audio, ulaw_to_pcm16
+from calls.consent import call_opener_snapshot
 from compliance.models import AuditEvent, ConsentOpener, OpenerAudioSource
-from compliance.openers import call_opener_snapshot, opener_create, opener_for_call
+from compliance.openers import opener_create, opener_for
 from compliance.tts import synthesize
 from tests.factories import AgentFactory, CallFactory
-from wordcab_admin.api.errors import Unprocessable
+from wordcab_admin.kernel.audio import to_telephone_audio, ulaw_to_pcm16
+from wordcab_admin.kernel.errors import Unprocessable
 
 try:
     import audioop
@@ -97,20 +98,22 @@ def test_the_most_specific_opener_wins(db):
     agent, other_agent = AgentFactory(language="en-US"), AgentFactory()
     default = opener_create(actor=None, jurisdiction="", language="en-US", text="Default.")
     call = CallFactory(agent=agent, jurisdiction="US-CA")
-    assert opener_for_call(call) == default
+    assert opener_for(agent=call.agent, jurisdiction=call.jurisdiction) == default
     agent_default = opener_create(
         actor=None, jurisdiction="", agent=agent, language="en-US", text="Agent default."
     )
-    assert opener_for_call(call) == agent_default
+    assert opener_for(agent=call.agent, jurisdiction=call.jurisdiction) == agent_default
     state = opener_create(actor=None, jurisdiction="US-CA", language="en-US", text="California.")
-    assert opener_for_call(call) == state
+    assert opener_for(agent=call.agent, jurisdiction=call.jurisdiction) == state
     opener_create(actor=None, jurisdiction="US-CA", agent=other_agent, language="en-US", text="Not ours.")
     spanish = opener_create(actor=None, jurisdiction="US-CA", agent=agent, language="es-US", text="Grabada.")
     english = opener_create(actor=None, jurisdiction="US-CA", agent=agent, language="en-US", text="Recorded.")
-    assert opener_for_call(call) == english  # the agent's language first
+    assert (
+        opener_for(agent=call.agent, jurisdiction=call.jurisdiction) == english
+    )  # the agent's language first
     english.delete()
-    assert opener_for_call(call) == spanish
-    assert opener_for_call(CallFactory(agent=other_agent, jurisdiction="GB")) == default
+    assert opener_for(agent=call.agent, jurisdiction=call.jurisdiction) == spanish
+    assert opener_for(agent=other_agent, jurisdiction="GB") == default
 
 
 def test_the_snapshot_is_taken_once_and_survives_later_edits(db):

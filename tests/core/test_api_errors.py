@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import include, path
 from rest_framework.views import APIView
 
-from wordcab_admin.api.errors import InvalidState
+from wordcab_admin.kernel.errors import InvalidState
 
 
 def assert_error_shape(response, status: int, code: str | None = None) -> dict:
@@ -51,7 +51,7 @@ def test_a_wrong_method_is_a_405(api, alice):
 
 
 def test_a_domain_error_keeps_its_status_code_and_field(rf):
-    from wordcab_admin.api.errors import api_exception_handler
+    from wordcab_admin.kernel.api_errors import api_exception_handler
 
     response = api_exception_handler(InvalidState("The campaign is cancelled.", field="status"), {})
     assert response.status_code == 409
@@ -83,13 +83,13 @@ def test_an_unhandled_exception_is_logged_and_answered_500_without_a_stack_trace
     api, alice, caplog, settings, url, debug
 ):
     settings.DEBUG = debug
-    with caplog.at_level(logging.ERROR, logger="wordcab_admin.api.errors"):
+    with caplog.at_level(logging.ERROR, logger="wordcab_admin.kernel.api_errors"):
         response = api(alice).get(url)
     error = assert_error_shape(response, 500, "server_error")
     assert "secret" not in response.content.decode()
     assert "Traceback" not in response.content.decode()
     assert error["message"] == "Something went wrong on our side; it has been logged."
-    logged = [r for r in caplog.records if r.name == "wordcab_admin.api.errors"]
+    logged = [r for r in caplog.records if r.name == "wordcab_admin.kernel.api_errors"]
     assert len(logged) == 1
     assert logged[0].exc_info is not None  # the traceback goes to the log, not to the client
     assert url in logged[0].getMessage()

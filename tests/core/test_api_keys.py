@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
-from wordcab_admin.accounts import api_key_create, api_key_revoke
-from wordcab_admin.models import ApiKey
+from wordcab_admin.kernel.accounts import ApiKey, api_key_create, api_key_revoke
 
 
 def bearer(raw: str) -> APIClient:

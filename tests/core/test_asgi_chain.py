@@ -8,7 +8,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.test import AsyncClient
 
 from tests.factories import UserFactory
-from wordcab_admin.roles import Role
+from wordcab_admin.kernel.roles import Role
 
 
 def test_every_middleware_runs_async_so_requests_skip_extra_thread_hops():

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from wordcab_admin import schedules
-from wordcab_admin.roles import Role, role_of
+from wordcab_admin.kernel.roles import Role, role_of
 
 
 def test_sync_schedules_writes_every_periodic_task_and_disables_dropped_ones(db, monkeypatch):

@@ -6,7 +6,7 @@ from django.urls import include, path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wordcab_admin.roles import Capability, Role, role_of
+from wordcab_admin.kernel.roles import Capability, Role, role_of
 
 
 def test_signed_out_visitors_are_sent_to_the_login_page(client, db):

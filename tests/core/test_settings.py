@@ -10,7 +10,7 @@ import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from wordcab_admin.env import (
+from wordcab_admin.kernel.env import (
     database_from_url,
     env_bool,
     env_float,

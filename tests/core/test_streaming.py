@@ -11,8 +11,8 @@ from django.test import AsyncClient
 from calls.models import CallStatus
 from tests.factories import AgentFactory, CallFactory, UserFactory
 from tests.helpers import streamed_body
-from wordcab_admin.roles import Role
-from wordcab_admin.streaming import pulled_in_batches
+from wordcab_admin.kernel.fastpath.asgi_streaming import pulled_in_batches
+from wordcab_admin.kernel.roles import Role
 
 
 def test_a_streamed_iterator_is_pulled_one_batch_at_a_time():

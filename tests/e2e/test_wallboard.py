@@ -7,12 +7,12 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from calls.lifecycle import call_event_apply
-from calls.models import Call, CallStatus, Campaign, CampaignStatus
+from calls.models import Call, CallStatus
 from calls.services import call_create
+from campaigns.models import Campaign, CampaignStatus
 from tests.e2e.conftest import screenshot
-from tests.helpers import wait_for
-from wordcab_admin.accounts import api_key_create
+from tests.helpers import apply_event, wait_for
+from wordcab_admin.kernel.accounts import api_key_create
 
 pytestmark = pytest.mark.browser
 
@@ -150,7 +150,7 @@ def test_the_wallboard_lists_running_campaigns_counts_their_ended_calls_and_drop
     expect(item.locator("[data-campaign-ended]")).to_have_text("2", timeout=20_000)
     expect(item.locator("progress")).to_have_attribute("value", "2")
 
-    call_event_apply(call=held, status=CallStatus.COMPLETED, source="test")  # its last call ends
+    apply_event(call=held, status=CallStatus.COMPLETED, source="test")  # its last call ends
     expect(item).to_have_count(0, timeout=20_000)
     expect(page.locator("#running-campaigns")).to_contain_text("No campaign is running.")
     campaign.refresh_from_db()

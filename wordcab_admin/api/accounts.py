@@ -9,10 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wordcab_admin.accounts import api_key_create, api_key_revoke
-from wordcab_admin.api.validation import validated
-from wordcab_admin.models import ApiKey
-from wordcab_admin.roles import GRANTS, Capability, role_of
+from wordcab_admin.kernel.accounts import ApiKey, api_key_create, api_key_revoke
+from wordcab_admin.kernel.roles import GRANTS, Capability, role_of
+from wordcab_admin.kernel.validation import validated
 
 
 class ApiKeyOutput(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from wordcab_admin.accounts import api_key_create
+from wordcab_admin.kernel.accounts import api_key_create
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from wordcab_admin.accounts import first_admin_ensure
+from wordcab_admin.kernel.accounts import first_admin_ensure
 
 
 class Command(BaseCommand):

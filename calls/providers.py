@@ -1,0 +1,67 @@
+"""The one small interface every telephony provider implements, and the registry that finds one by name.
+
+calls places, hangs up and ends calls through this interface without knowing any carrier: the providers
+themselves (telephony/, a higher layer, one sub-package each) register here when Django starts
+(telephony/apps.py). A name nobody registered can neither place nor hang up calls."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from calls.models import Call
+
+
+class ProviderUnavailable(Exception):
+    """A transient failure (network, 5xx, rate limit): placing or hanging up is retried with backoff."""
+
+
+class ProviderRejected(Exception):
+    """The provider refused the request for good (bad number, account problem): the call fails."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class TelephonyProvider(ABC):
+    name: str
+
+    @abstractmethod
+    def place(self, call: Call) -> str:
+        """Start the outbound call and return the provider's id for it (Twilio's CallSid).
+
+        Runs inside the transaction that holds the call's row lock; status events arrive later through
+        the provider's webhook or events, into `calls.lifecycle.call_events_apply`."""
+
+    @abstractmethod
+    def hangup(self, call: Call) -> None:
+        """Drop the line of a call we ended (operator hang-up, max_duration, voicemail, watchdog)."""
+
+    def call_ended(self, call: Call) -> None:  # noqa: B027 -- optional hook, most providers need nothing
+        """Called by the lifecycle inside the transaction that ended the call; defer side effects on commit."""
+
+    @property
+    def outbound(self) -> bool:
+        """Whether calls can be placed through it (a PBX's SIP numbers only receive calls)."""
+        return True
+
+
+_PROVIDERS: dict[str, TelephonyProvider] = {}
+
+
+def provider_register(provider: TelephonyProvider) -> None:
+    _PROVIDERS[provider.name] = provider
+
+
+def provider_for(name: str) -> TelephonyProvider:
+    try:
+        return _PROVIDERS[name]
+    except KeyError:
+        raise ProviderRejected("provider_not_supported", f"No telephony provider named {name!r}.") from None
+
+
+def outbound_capable(name: str) -> bool:
+    provider = _PROVIDERS.get(name)
+    return provider is not None and provider.outbound

@@ -1,7 +1,0 @@
-from django.urls import path
-
-from calls.recording_api import CallRecordingApi
-
-urlpatterns = [
-    path("calls/<str:call_id>/recording", CallRecordingApi.as_view(), name="api-call-recording"),
-]

@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from campaigns import views
+
+campaign_patterns = (
+    [
+        path("", views.campaign_list, name="list"),
+        path("<str:campaign_id>/", views.campaign_detail, name="detail"),
+        path("<str:campaign_id>/board", views.campaign_board, name="board"),
+    ],
+    "campaigns",
+)
+
+urlpatterns = [
+    path("campaigns/", include(campaign_patterns)),
+    path("dashboard/demo", views.demo_start_view, name="demo"),
+]

@@ -1,0 +1,310 @@
+"""`/ws/calls`: live call and campaign updates for anyone who may view.
+
+Authentication: the session cookie (AuthMiddlewareStack), or `Authorization: Bearer <api key>` on the
+upgrade request. Anything else is accepted and then closed with 4401 (a close code needs an accepted
+socket); a signed-in user without a role gets 4403, and so does a session-authenticated upgrade from a
+foreign Origin. Optional filters in the query string: `agent_id`, `campaign_id`, `call_id`.
+
+Messages (text frames, JSON):
+    {"type": "call.updated", "call": {…the call object, as GET /v1/calls/{id}…}}
+    {"type": "campaign.updated", "campaign": {"id", "name", "agent_id", "status", "counts": {…}, "updated_at"}}
+    {"type": "batch", "messages": [<either of the above>, …]}
+A frame carries one message, or, when several arrive within one short window, a batch of them in the
+order they happened; every update is kept. A client that falls too far behind is closed with 4408 and
+should reconnect and resynchronize. While Redis is unreachable an upgrade is closed with 1011.
+
+Fan-out: each web process runs one Hub per event loop. The hub, not each connection, is the member of the
+channel-layer group, so a broadcast costs one Redis message per process; it receives the already
+serialized JSON text (live/publisher.py) and sends it to its own connections, at most one frame per
+connection per window, the window growing with the number of connections (a frame budget per process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import weakref
+from urllib.parse import parse_qs, urlparse
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
+
+from live.publisher import LIVE_GROUP
+from wordcab_admin.kernel.accounts import api_key_authenticate
+from wordcab_admin.kernel.fastpath.layer_receive import receive_many
+from wordcab_admin.kernel.roles import Capability, can
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_SLOW = 4408
+CLOSE_UNAVAILABLE = 1011  # the server cannot serve live updates right now (Redis is down)
+
+MIN_WINDOW_SECONDS = 0.01  # at most 100 frames per second per connection
+MAX_WINDOW_SECONDS = 0.2
+FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
+MEMBERSHIP_REFRESH_SECONDS = 3600
+MAX_BACKLOG = 5000  # messages waiting for one slow connection before it is told to resync
+FILTERS = ("agent_id", "campaign_id", "call_id")
+
+
+class Subscriber:
+    """One websocket connection as the hub sees it: its filters and its send queue."""
+
+    __slots__ = ("backlog", "busy", "filters", "hub", "key", "send", "__weakref__")
+
+    def __init__(self, hub: Hub, send, filters: dict[str, str]) -> None:
+        self.hub = hub
+        self.send = send
+        self.filters = filters
+        self.key = tuple(sorted(filters.items()))
+        self.backlog: list[str] = []
+        self.busy = False
+
+    def wants(self, event: dict) -> bool:
+        return all(event.get(name) == value for name, value in self.filters.items())
+
+    def deliver(self, texts: list[str], frame: str) -> None:
+        if self.busy:  # the previous frame is still being written: keep order, send it all next
+            self.backlog.extend(texts)
+            if len(self.backlog) > MAX_BACKLOG:
+                self.backlog.clear()
+                self.hub.leave(self)
+                self.hub.loop.create_task(self._close_slow())
+            return
+        self.busy = True
+        self.hub.loop.create_task(self._write(frame))
+
+    async def _write(self, frame: str) -> None:
+        try:
+            await self.send({"type": "websocket.send", "text": frame})
+            while self.backlog:
+                texts, self.backlog = self.backlog, []
+                await self.send({"type": "websocket.send", "text": frame_text(texts)})
+        except (OSError, RuntimeError):  # the client went away mid-send; disconnect() cleans up
+            self.backlog.clear()
+        finally:
+            self.busy = False
+
+    async def _close_slow(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            await self.send({"type": "websocket.close", "code": CLOSE_TOO_SLOW})
+
+
+def frame_text(texts: list[str]) -> str:
+    """One message as itself; several as a batch, built from the ready JSON texts without re-encoding."""
+    if len(texts) == 1:
+        return texts[0]
+    return '{"type":"batch","messages":[' + ",".join(texts) + "]}"
+
+
+class Hub:
+    """The per-process (per event loop) member of the live group; fans events out to subscribers."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.subscribers: set[Subscriber] = set()
+        self.pending: list[dict] = []
+        self.flush_handle: asyncio.Handle | None = None
+        self.last_flush = 0.0
+        self.flush_due = 0.0
+        self.lag = 0.0
+        self.channel_name: str | None = None
+        self.receiver: asyncio.Task | None = None
+        self.refresher: asyncio.Task | None = None
+        self.lock = asyncio.Lock()
+        self.frames_sent = 0
+
+    async def join(self, subscriber: Subscriber) -> None:
+        async with self.lock:
+            if self.receiver is None:
+                layer = get_channel_layer()
+                # A plain (not process-local "!") channel: the hub is its only reader, so a direct
+                # BZPOPMIN suffices and none of the layer's shared per-process receive state is involved.
+                self.channel_name = f"live.hub.{uuid.uuid4().hex}"
+                await layer.group_add(LIVE_GROUP, self.channel_name)
+                self._start_receiver(layer, self.channel_name)
+                self.refresher = self.loop.create_task(self._keep_membership(layer, self.channel_name))
+            self.subscribers.add(subscriber)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    async def leave_and_maybe_stop(self, subscriber: Subscriber) -> None:
+        self.leave(subscriber)
+        async with self.lock:
+            if self.subscribers or self.receiver is None:
+                return
+            receiver, channel_name, self.receiver, self.channel_name = (
+                self.receiver,
+                self.channel_name,
+                None,
+                None,
+            )
+            receiver.cancel()
+            self.refresher.cancel()
+            await get_channel_layer().group_discard(LIVE_GROUP, channel_name)
+
+    def _start_receiver(self, layer, channel_name: str) -> None:
+        self.receiver = self.loop.create_task(self._receive(layer, channel_name))
+        self.receiver.add_done_callback(lambda task: self._receiver_ended(task, layer, channel_name))
+
+    def _receiver_ended(self, task: asyncio.Task, layer, channel_name: str) -> None:
+        """A receiver that died of something unforeseen is logged and restarted while anyone watches."""
+        if task.cancelled() or task is not self.receiver:
+            return
+        logger.error("live hub: receiver stopped; restarting it", exc_info=task.exception())
+        if self.subscribers:
+            self._start_receiver(layer, channel_name)
+
+    async def _keep_membership(self, layer, channel_name: str) -> None:
+        """channels-redis drops a group member after its group_expiry (a day): renew well before then."""
+        while True:
+            await asyncio.sleep(MEMBERSHIP_REFRESH_SECONDS)
+            try:
+                await layer.group_add(LIVE_GROUP, channel_name)
+            except (OSError, RedisError) as exc:
+                logger.warning("live hub: could not renew the group membership: %s", exc)
+
+    async def _receive(self, layer, channel_name: str) -> None:
+        while True:
+            try:
+                messages = await receive_many(layer, channel_name)
+            except RedisTimeout:  # an idle blocking pop that outlived the socket timeout: just ask again
+                continue
+            except (OSError, RedisError) as exc:  # Redis went away: keep trying, pages resync when it is back
+                logger.warning("live hub: channel layer receive failed: %s", exc)
+                await asyncio.sleep(1)
+                with contextlib.suppress(OSError, RedisError):  # a restarted Redis forgot the group
+                    await layer.group_add(LIVE_GROUP, channel_name)
+                continue
+            for message in messages:
+                self.pending.extend(message.get("events") or ())
+            if self.pending:
+                self._schedule_flush()
+
+    def window(self) -> float:
+        """How long updates gather before a frame goes out: more connections or a lagging event loop (a busy
+        process) mean fewer, fuller frames, so the process keeps up instead of queueing."""
+        wanted = len(self.subscribers) / FRAME_BUDGET_PER_SECOND + 2 * self.lag
+        return min(MAX_WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, wanted))
+
+    def _schedule_flush(self) -> None:
+        if self.flush_handle is not None:
+            return
+        delay = max(0.0, self.last_flush + self.window() - self.loop.time())
+        self.flush_due = self.loop.time() + delay
+        self.flush_handle = self.loop.call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        now = self.loop.time()
+        self.lag = 0.8 * self.lag + 0.2 * max(0.0, now - self.flush_due)  # smoothed event-loop lag
+        self.flush_handle = None
+        self.last_flush = now
+        events, self.pending = self.pending, []
+        if not events:
+            return
+        prepared: dict[tuple, tuple[list[str], str] | None] = {}
+        for subscriber in list(self.subscribers):
+            if subscriber.key not in prepared:  # subscribers with the same filters share one frame text
+                texts = [e["text"] for e in events if subscriber.wants(e)]
+                prepared[subscriber.key] = (texts, frame_text(texts)) if texts else None
+            ready = prepared[subscriber.key]
+            if ready is not None:
+                subscriber.deliver(*ready)
+                self.frames_sent += 1
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub_for_this_loop() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(loop)
+    return hub
+
+
+def bearer_token(scope: dict) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+@database_sync_to_async
+def _user_for_key(raw: str):
+    key = api_key_authenticate(raw)
+    return key.user if key else None
+
+
+@database_sync_to_async
+def _may_view(user) -> bool:
+    return can(user, Capability.VIEW)
+
+
+def origin_allowed(scope: dict) -> bool:
+    """Browsers send Origin; a session-authenticated upgrade from another site is refused (CSWSH).
+    Clients that are not browsers send none, and are let through to the role check."""
+    origin = next((v for n, v in scope.get("headers", ()) if n == b"origin"), None)
+    if origin is None:
+        return True
+    checker = AllowedHostsOriginValidator(None)  # reads ALLOWED_HOSTS now, not at import
+    return checker.valid_origin(urlparse(origin.decode("latin-1")))
+
+
+class CallsConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = "live-hub-only"  # no per-connection layer channel: the process hub fans out
+
+    subscriber: Subscriber | None = None
+
+    async def connect(self) -> None:
+        token = bearer_token(self.scope)
+        if token is not None:
+            user = await _user_for_key(token)
+            via_session = False
+        else:
+            user = self.scope.get("user") or AnonymousUser()
+            via_session = True
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        if (via_session and not origin_allowed(self.scope)) or not await _may_view(user):
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        filters = {name: query[name][0] for name in FILTERS if query.get(name) and query[name][0]}
+        hub = hub_for_this_loop()
+        subscriber = Subscriber(hub, self.base_send, filters)
+        try:
+            # Subscribed before the client sees the socket open, so that it may resynchronize then.
+            await hub.join(subscriber)
+        except (OSError, RedisError) as exc:
+            logger.warning("live: cannot subscribe a watcher, the channel layer is down: %s", exc)
+            await self.refuse(CLOSE_UNAVAILABLE)  # the page retries with backoff
+            return
+        self.subscriber = subscriber
+        await self.accept()
+
+    async def refuse(self, code: int) -> None:
+        await self.accept()  # a close code needs an accepted socket
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.subscriber is not None:
+            await self.subscriber.hub.leave_and_maybe_stop(self.subscriber)
+            self.subscriber = None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Clients only listen; anything they send is ignored."""

@@ -1,0 +1,84 @@
+"""The only module that broadcasts to live viewers. It hears committed call changes (calls/announce.py)
+and sends them, with the counts of their campaigns, to every web process's hub.
+
+Each update is serialized to JSON text once, here, and sent through the channels-redis layer to the
+group `live.calls`. The members of that group are not the websocket connections but one hub per web
+process (live/consumers.py), which fans the ready-made text out to its own connections. So an update
+costs one serialization and one Redis message per web process, however many people are watching."""
+
+import json
+from collections.abc import Iterable
+
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+
+from calls.models import Call
+from calls.serializers import call_object
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_summary
+from wordcab_admin.kernel.fastpath.layer_publisher import PUBLISH_TIMEOUT_SECONDS, PublisherPerProcess
+
+LIVE_GROUP = "live.calls"
+LAYER_MESSAGE_TYPE = "live.events"
+_publisher = PublisherPerProcess(group=LIVE_GROUP, message_type=LAYER_MESSAGE_TYPE)
+
+
+def calls_changed_send(
+    sender: object, *, calls: list[dict], campaign_ids: Iterable[int], **_: object
+) -> None:
+    """Receiver of `calls.announce.calls_changed`: the call objects in order, then the counts of their
+    campaigns as they are now (read once per campaign however many of its calls changed)."""
+    ids = sorted(campaign_ids)
+    campaigns = Campaign.objects.select_related("agent").filter(pk__in=ids) if ids else []
+    live_events_send(
+        [*(live_event_for_call_object(data) for data in calls), *map(live_event_for_campaign, campaigns)]
+    )
+
+
+def call_update_publish(*, call: Call) -> None:
+    """Serialize the call (and its campaign) once and broadcast it now; services announce through
+    calls.announce instead, after their commit."""
+    calls_changed_send(
+        Call, calls=[call_object(call)], campaign_ids=[call.campaign_id] if call.campaign_id else []
+    )
+
+
+def encode(message: dict) -> str:
+    return json.dumps(message, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def live_event_for_call(call: Call) -> dict:
+    return live_event_for_call_object(call_object(call))
+
+
+def live_event_for_call_object(data: dict) -> dict:
+    """One event as the hub needs it: the client's JSON text, plus what the filters look at."""
+    return {
+        "text": encode({"type": "call.updated", "call": data}),
+        "agent_id": data["agent_id"],
+        "campaign_id": data["campaign_id"],
+        "call_id": data["id"],
+    }
+
+
+def live_event_for_campaign(campaign: Campaign) -> dict:
+    summary = campaign_summary(campaign)
+    return {
+        "text": encode({"type": "campaign.updated", "campaign": summary}),
+        "agent_id": summary["agent_id"],
+        "campaign_id": summary["id"],
+        "call_id": None,
+    }
+
+
+def live_events_send(events: list[dict]) -> None:
+    """Queue ready events for every web process's hub, in order, without waiting for Redis. A broadcast
+    failure is logged, never raised: the change it announces is already committed, and a reconnecting
+    page resynchronizes anyway."""
+    if events and get_channel_layer() is not None:
+        _publisher.get().submit(events)
+
+
+def live_events_flush(timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
+    """Wait until everything queued so far has been handed to Redis (tests; process exit)."""
+    _publisher.flush(timeout)

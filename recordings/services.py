@@ -1,0 +1,305 @@
+"""Call recordings: written to a local spool file as frames arrive, uploaded to the "recordings" storage
+(local files or any S3-compatible store) once the call ends, retried until the store confirms it.
+
+The only module that writes Recording rows. The spool file is deleted only after the store has the
+object with the right size, so a store outage delays a recording but never loses it."""
+
+import contextlib
+import hashlib
+import logging
+import os
+import wave
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import current_app
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calls.announce import call_changed_on_commit
+from calls.models import Call
+from recordings.models import Recording, RecordingStatus
+from wordcab_admin.kernel.audio import SAMPLE_RATE, audioop, ulaw_to_pcm16, wav_duration, wav_peaks
+
+log = logging.getLogger(__name__)
+
+MAX_GAP_SAMPLES = (
+    2 * SAMPLE_RATE
+)  # a caller timestamp jump up to 2 s is lost audio; beyond, a bogus timestamp
+READ_CHUNK = 64 * 1024
+
+
+class RecordingStoreUnavailable(Exception):
+    """The recordings store did not take or confirm the upload; retry later."""
+
+
+class RecordingGone(Exception):
+    """No stored audio for this call (never recorded, still uploading, or deleted)."""
+
+
+def recordings_storage() -> Storage:
+    return storages["recordings"]
+
+
+# --- writing while the call runs -------------------------------------------------------------------------
+
+
+class StereoSpool:
+    """A 16-bit PCM 8 kHz stereo WAV, caller on the left and agent on the right, written as frames arrive.
+
+    The caller's frames are the clock: each one is written at once. Agent audio is sent ahead of time
+    (the carrier buffers and plays it in order), so it is queued and written as the caller's clock
+    passes it; the queue holds only audio that was sent but has not played yet, so memory stays flat."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._wav = wave.open(str(path), "wb")  # noqa: SIM115 -- kept open for the whole call, closed in close()
+        self._wav.setnchannels(2)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(SAMPLE_RATE)
+        self.written = 0  # samples per channel on disk == the caller clock
+        self._agent = bytearray()  # agent PCM from sample `written` on
+        self.closed = False
+
+    @property
+    def agent_queued_until(self) -> int:
+        """Sample position at which the agent audio queued so far will have played."""
+        return self.written + len(self._agent) // 2
+
+    def add_caller(self, ulaw: bytes, *, at_sample: int | None = None) -> None:
+        if self.closed:
+            return
+        if at_sample is not None and 0 < at_sample - self.written <= MAX_GAP_SAMPLES:
+            self._write(b"\x00\x00" * (at_sample - self.written))  # frames the carrier lost: silence
+        self._write(ulaw_to_pcm16(ulaw))
+
+    def add_agent(self, ulaw: bytes) -> None:
+        if not self.closed:
+            self._agent += ulaw_to_pcm16(ulaw)
+
+    def clear_agent(self) -> None:
+        """The carrier dropped its queue (`clear`): so does the recording."""
+        self._agent.clear()
+
+    def _write(self, left: bytes) -> None:
+        n = len(left) // 2
+        right = bytes(self._agent[: 2 * n])
+        del self._agent[: 2 * n]
+        if len(right) < len(left):
+            right += b"\x00" * (len(left) - len(right))
+        stereo = audioop.add(audioop.tostereo(left, 2, 1, 0), audioop.tostereo(right, 2, 0, 1), 2)
+        self._wav.writeframesraw(stereo)  # the header is patched once, at close
+        self.written += n
+
+    def close(self) -> int:
+        """Write what the agent still had queued, patch the header; returns frames written."""
+        if not self.closed:
+            if self._agent:
+                self._write(b"\x00\x00" * (len(self._agent) // 2))
+            self._wav.close()
+            self.closed = True
+        return self.written
+
+
+# --- the Recording row -------------------------------------------------------------------------------------
+
+
+def spool_path_for(call: Call) -> Path:
+    return Path(settings.RECORDINGS_SPOOL_DIR) / f"{call.public_id}.wav"
+
+
+def recording_start(*, call: Call) -> Recording | None:
+    """A Recording row in `recording` state with its spool path; None if the call already has one."""
+    recording, created = Recording.objects.get_or_create(
+        call=call, defaults={"status": RecordingStatus.RECORDING, "local_path": str(spool_path_for(call))}
+    )
+    if not created:
+        log.warning("call %s already has a recording (%s); not recording again", call, recording.status)
+        return None
+    return recording
+
+
+def recording_abandon(*, recording_id: int) -> None:
+    """The spool could not be written (disk full, no permission): no audio exists, so no row either."""
+    Recording.objects.filter(pk=recording_id, status=RecordingStatus.RECORDING).delete()
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def recording_finish(*, recording_id: int) -> Recording:
+    """The spool file is complete: measure it (size, duration, sha256, peaks) and queue the upload."""
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().get(pk=recording_id)
+        if recording.status != RecordingStatus.RECORDING:
+            return recording
+        path = Path(recording.local_path)
+        recording.size_bytes, recording.sha256 = _file_digest(path)
+        recording.duration_seconds = round(wav_duration(path), 3)
+        recording.peaks = wav_peaks(path)
+        recording.status = RecordingStatus.PENDING_UPLOAD
+        recording.save(update_fields=["size_bytes", "sha256", "duration_seconds", "peaks", "status"])
+        transaction.on_commit(lambda: recording_upload_enqueue(recording_id=recording.pk))
+    return recording
+
+
+def recording_upload_enqueue(*, recording_id: int) -> None:
+    """Queue the upload task, found by name in Celery's registry: recordings.tasks imports this module
+    (and is imported when Django starts, recordings/apps.py)."""
+    current_app.tasks["recordings.upload"].delay(recording_id)
+
+
+def repair_spool_header(path: Path) -> None:
+    """A spool file whose writer died (process killed mid-call) has a header that says 0 frames:
+    rewrite the header from the file's size so that the audio it holds is kept."""
+    size = path.stat().st_size
+    data_bytes = max(0, size - 44) // 4 * 4
+    with path.open("r+b") as handle:
+        handle.seek(4)
+        handle.write((36 + data_bytes).to_bytes(4, "little"))
+        handle.seek(40)
+        handle.write(data_bytes.to_bytes(4, "little"))
+
+
+def recording_storage_key(recording: Recording) -> str:
+    created = recording.created_at or timezone.now()
+    return f"calls/{created:%Y/%m/%d}/{recording.call.public_id}.wav"
+
+
+def recording_expiry(recording: Recording) -> timezone.datetime:
+    """When the recording may be deleted: the deployment default until retention policies decide."""
+    return recording.stored_at + timedelta(days=settings.RETENTION_DEFAULT_DAYS)
+
+
+def recording_upload(*, recording_id: int) -> Recording:
+    """Copy the spool file to the store, confirm its size there, then forget the local file.
+
+    Raises RecordingStoreUnavailable while the store cannot take it; the caller retries. Running twice is
+    harmless: an object already there with the right size counts as uploaded."""
+    recording = Recording.objects.select_related("call").get(pk=recording_id)
+    if recording.status != RecordingStatus.PENDING_UPLOAD:
+        return recording
+    storage = recordings_storage()
+    key = recording.storage_key or recording_storage_key(recording)
+    path = Path(recording.local_path)
+    Recording.objects.filter(pk=recording.pk).update(
+        upload_attempts=F("upload_attempts") + 1, last_attempt_at=timezone.now()
+    )
+    try:
+        if not (storage.exists(key) and storage.size(key) == recording.size_bytes):
+            with path.open("rb") as handle:
+                key = storage.save(key, File(handle, name=key))
+        stored_size = storage.size(key)
+    except (OSError, BotoCoreError, ClientError) as exc:
+        Recording.objects.filter(pk=recording.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:300])
+        raise RecordingStoreUnavailable(str(exc)) from exc
+    if stored_size != recording.size_bytes:
+        Recording.objects.filter(pk=recording.pk).update(
+            storage_key=key, last_error=f"stored size {stored_size} != {recording.size_bytes}"
+        )
+        raise RecordingStoreUnavailable(
+            f"{key}: the store holds {stored_size} bytes, not {recording.size_bytes}"
+        )
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().select_related("call").get(pk=recording.pk)
+        if recording.status != RecordingStatus.PENDING_UPLOAD:
+            return recording
+        recording.status = RecordingStatus.STORED
+        recording.storage_key = key
+        recording.stored_at = timezone.now()
+        recording.expires_at = recording_expiry(recording)
+        recording.local_path = ""
+        recording.last_error = ""
+        recording.save(
+            update_fields=["status", "storage_key", "stored_at", "expires_at", "local_path", "last_error"]
+        )
+        call_changed_on_commit(recording.call)  # recording_url appears
+        transaction.on_commit(lambda: _remove_quietly(path))
+    log.info("recording of %s stored as %s (%d bytes)", recording.call, key, stored_size)
+    return recording
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def recordings_needing_upload(*, idle_for: timedelta) -> list[int]:
+    """Recordings that should be moving but are not: pending uploads whose last try is old (a lost task)
+    and spools left `recording` by a process that died mid-call."""
+    cutoff = timezone.now() - idle_for
+    pending = Recording.objects.filter(status=RecordingStatus.PENDING_UPLOAD).exclude(
+        last_attempt_at__gt=cutoff
+    )
+    return list(pending.values_list("pk", flat=True))
+
+
+def recordings_orphaned(*, older_than: timedelta) -> list[int]:
+    """`recording` rows whose call ended long ago: the writer died; their spool is finished by the sweep."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Recording.objects.filter(status=RecordingStatus.RECORDING, created_at__lt=cutoff)
+        .filter(call__ended_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+
+
+def recording_salvage(*, recording_id: int) -> Recording:
+    recording = Recording.objects.get(pk=recording_id)
+    path = Path(recording.local_path)
+    if recording.status == RecordingStatus.RECORDING and path.exists():
+        repair_spool_header(path)
+        return recording_finish(recording_id=recording_id)
+    return recording
+
+
+# --- reading it back -----------------------------------------------------------------------------------------
+
+
+def stored_recording(call: Call) -> Recording:
+    try:
+        recording = call.recording
+    except Recording.DoesNotExist:
+        raise RecordingGone(f"{call.public_id} has no recording") from None
+    if recording.status != RecordingStatus.STORED or not recording.storage_key:
+        raise RecordingGone(f"{call.public_id}: recording is {recording.status}")
+    return recording
+
+
+def recording_read(recording: Recording, *, start: int, end: int) -> Iterator[bytes]:
+    """Bytes start..end (inclusive) of the stored WAV, streamed in chunks; S3 is asked for that range only."""
+    storage = recordings_storage()
+    key = recording.storage_key
+    if hasattr(storage, "bucket"):  # django-storages S3: a ranged GET, not the whole object
+        try:
+            body = storage.bucket.Object(storage._normalize_name(key)).get(Range=f"bytes={start}-{end}")[
+                "Body"
+            ]
+        except (BotoCoreError, ClientError) as exc:
+            raise RecordingStoreUnavailable(str(exc)) from exc
+        yield from body.iter_chunks(READ_CHUNK)
+        return
+    try:
+        handle = storage.open(key, "rb")
+    except OSError as exc:
+        raise RecordingStoreUnavailable(str(exc)) from exc
+    with handle:
+        handle.seek(start)
+        remaining = end - start + 1
+        while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
+            remaining -= len(chunk)
+            yield chunk

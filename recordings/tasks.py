@@ -1,0 +1,35 @@
+"""Celery tasks for recordings: upload with retry until the store confirms, and the sweep that re-queues
+stuck uploads."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from recordings import services as recordings
+
+log = logging.getLogger(__name__)
+
+RETRY_CAP_SECONDS = 600
+
+
+@shared_task(name="recordings.upload", bind=True, acks_late=True, max_retries=None)
+def upload_recording(self, recording_id: int) -> None:
+    try:
+        recordings.recording_upload(recording_id=recording_id)
+    except recordings.RecordingStoreUnavailable as exc:
+        delay = min(RETRY_CAP_SECONDS, settings.RECORDINGS_UPLOAD_RETRY_SECONDS * 2**self.request.retries)
+        log.warning("recording %s: store unavailable (%s); retry in %.1f s", recording_id, exc, delay)
+        raise self.retry(exc=exc, countdown=delay) from exc
+
+
+@shared_task(name="recordings.upload_sweep", acks_late=True)
+def upload_sweep() -> int:
+    """Re-queue uploads nobody is retrying (a lost task) and salvage spools of writers that died."""
+    for recording_id in recordings.recordings_orphaned(older_than=timedelta(minutes=10)):
+        recordings.recording_salvage(recording_id=recording_id)
+    stuck = recordings.recordings_needing_upload(idle_for=timedelta(minutes=15))
+    for recording_id in stuck:
+        upload_recording.delay(recording_id)
+    return len(stuck)

@@ -1,0 +1,62 @@
+"""The built-in demo runtime: a scripted greeting spoken by the local TTS, then it echoes the caller.
+
+Heard on a call: the consent opener (played by the media endpoint), the greeting, then the caller's own
+voice back, and the digit read out when they press a key. Enough to try a number end to end without any
+speech service."""
+
+import asyncio
+import logging
+from functools import lru_cache
+
+from compliance.tts import synthesize
+from telephony.runtime import AgentRuntime
+
+log = logging.getLogger(__name__)
+
+GREETING_MARK = "greeting"
+
+
+@lru_cache(maxsize=64)
+def _speech(text: str, language: str) -> bytes:
+    return synthesize(text, language=language)
+
+
+def greeting_text(*, agent_name: str, context: dict) -> str:
+    name = str(context.get("customer_name") or context.get("name") or "").strip()
+    hello = f"Hello {name}." if name else "Hello."
+    return f"{hello} This is {agent_name}, a demo line. From now on I repeat what you say."
+
+
+class DemoRuntime(AgentRuntime):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.echoing = False
+
+    async def say(self, text: str) -> None:
+        audio = await asyncio.to_thread(_speech, text, self.call.language)
+        await self.outlet.send_audio(audio)
+
+    async def start(self) -> None:
+        await self.say(greeting_text(agent_name=self.call.agent_name, context=self.call.context))
+        await self.outlet.send_mark(GREETING_MARK)
+
+    async def mark(self, name: str) -> None:
+        if name == GREETING_MARK:
+            self.echoing = True  # from now on the caller hears themselves
+
+    async def audio(self, frame: bytes) -> None:
+        if self.echoing:
+            await self.outlet.send_audio(frame)
+
+    async def dtmf(self, digit: str) -> None:
+        self.echoing = False
+        await self.outlet.clear()
+        await self.say(f"You pressed {digit}.")
+        await self.outlet.send_mark(GREETING_MARK)
+
+
+class EchoRuntime(AgentRuntime):
+    """Every caller frame straight back, from the first one: for latency checks and the media benchmark."""
+
+    async def audio(self, frame: bytes) -> None:
+        await self.outlet.send_audio(frame)
