@@ -12,6 +12,9 @@ from tests.factories import AgentFactory, UserFactory
 from wordcab_admin.kernel.accounts import api_key_create
 from wordcab_admin.kernel.roles import Role
 
+# Carriers and recording stores, shared by the calls, telephony, recordings and live folders.
+pytest_plugins = ["tests.shared_fixtures"]
+
 
 @pytest.fixture
 def ada(db):

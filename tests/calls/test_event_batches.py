@@ -13,8 +13,8 @@ from campaigns.models import Campaign
 from recordings.models import Recording
 from telephony.twilio.signature import twilio_sign
 from telephony.twilio.status import provider_status_event
-from tests.calls.test_twilio import post_status, twilio_call
 from tests.factories import AgentFactory, CallFactory
+from tests.telephony.test_twilio import post_status, twilio_call
 from wordcab_admin.kernel.errors import NotFound
 from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop
 from wordcab_admin.kernel.public_url import public_url

@@ -9,9 +9,9 @@ from agents.models import Provider
 from calls.lifecycle import call_max_duration_enforce, calls_max_duration_sweep
 from calls.models import CallStatus, EndReason
 from calls.tasks import provider_hangup
-from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import CallFactory
 from tests.helpers import apply_event, apply_status
+from tests.telephony.fake_twilio import FakeTwilio
 from wordcab_admin.schedules import PERIODIC
 
 pytestmark = pytest.mark.django_db

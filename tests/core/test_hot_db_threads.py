@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from calls.models import CallEvent, CallStatus
-from tests.calls.test_twilio import post_status, twilio_call
+from tests.telephony.test_twilio import post_status, twilio_call
 from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop
 
 

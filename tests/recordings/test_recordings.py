@@ -15,9 +15,9 @@ from recordings import services as recordings
 from recordings.models import Recording, RecordingStatus
 from recordings.tasks import upload_sweep
 from telephony.simulator.tasks import simulate_recording
-from tests.calls.conftest import local_store_settings
 from tests.factories import AgentFactory, CallFactory
 from tests.helpers import wait_for
+from tests.shared_fixtures import local_store_settings
 from wordcab_admin.kernel.audio import tone_ulaw
 
 try:

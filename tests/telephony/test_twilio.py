@@ -10,9 +10,9 @@ from calls.providers import ProviderUnavailable
 from calls.services import call_place, call_provider_hangup
 from calls.tasks import place
 from telephony.twilio.signature import twilio_sign
-from tests.calls.conftest import TWILIO_ACCOUNT as ACCOUNT
-from tests.calls.fake_twilio import FakeTwilio
 from tests.factories import AgentFactory, CallFactory
+from tests.shared_fixtures import TWILIO_ACCOUNT as ACCOUNT
+from tests.telephony.fake_twilio import FakeTwilio
 from wordcab_admin.kernel.public_url import public_url
 
 pytestmark = pytest.mark.django_db
