@@ -33,7 +33,7 @@ def agent_search(*, query: str = "", active: bool | None = None) -> QuerySet[Age
 
 def agent_get(agent_id: str, *, code: str = NotFound.code) -> Agent:
     """The agent with its numbers, or a 404. `code` is the error code the caller's endpoint has always
-    answered (`agent_not_found` where the agent is named in a call's URL, DESIGN.md)."""
+    answered (`agent_not_found` where the agent is named in a call's URL: POST /v1/agents/{id}/calls)."""
     agent = agents_with_numbers().filter(public_id=agent_id).first()
     if agent is None:
         raise NotFound(f"No agent {agent_id}.", field="agent_id", code=code)

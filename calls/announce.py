@@ -5,7 +5,7 @@ their last call ends), so it sends Django signals rather than calling them: each
 its own app's `ready()`. Signals are sent from `transaction.on_commit`, so a rolled-back change never
 reaches anybody, and in the order the changes were made.
 
-- `calls_changed(calls=[call object, ...], campaign_ids={pk, ...})`: the call objects (DESIGN.md) as each
+- `calls_changed(calls=[call object, ...], campaign_ids={pk, ...})`: the call objects (docs/contract.md) as each
   transition left them, in order, and the campaigns those calls belong to.
 - `calls_ended(campaign_ids=[pk, ...])`: campaigns one of whose calls ended; sent before `calls_changed`
   of the same commit, so that the campaign's counts broadcast with it already show it finished."""

@@ -1,5 +1,5 @@
-"""The calls API: create an outbound call, list and read calls, their timeline, hang up; Twilio's status
-callback. Thin views: validate, call a service or the lifecycle, render the call object."""
+"""The calls API: create an outbound call, list and read calls, their timeline, hang up (carriers' webhooks
+are telephony's). Thin views: validate, call a service or the lifecycle, render the call object."""
 
 from __future__ import annotations
 

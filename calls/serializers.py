@@ -1,4 +1,4 @@
-"""The public call object (DESIGN.md, "Call object"): one serializer for the API, websockets and exports."""
+"""The public call object (docs/contract.md, "Call object"): one serializer for the API, websockets and exports."""
 
 from datetime import UTC, datetime
 from typing import Any

@@ -41,7 +41,7 @@ DEMO_AGENTS = [
     ),
 ]
 
-# Callees by the simulator's outcome table (DESIGN.md): the last four digits choose what happens.
+# Callees by the simulator's outcome table (docs/contract.md): the last four digits choose what happens.
 DEMO_CALLEES = [
     ("+14155550123", "Jane Doe"),  # completed
     ("+14155550150", "Omar Haddad"),  # rings, no answer

@@ -1,7 +1,7 @@
 """`GET /v1/calls/{call_id}/recording`: the call's audio (audio/wav), with HTTP Range support.
 
 Operators, compliance officers and admins (PLAYBACK). A viewer may see the call but not hear it: 403,
-because the call itself is visible to them (STYLE's "invisible means absent" 404 is for objects a user
+because the call itself is visible to them (the "invisible means absent" 404 of docs/media.md is for objects a user
 may not see at all). 404 when the call has no stored recording (none, still uploading, or deleted).
 Every playback and download is audited: a request from byte 0 (a new playback; the browser's later
 range requests while seeking are not new listens) writes `recording.played`, or `recording.downloaded`

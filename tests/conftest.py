@@ -135,5 +135,5 @@ def live_asgi_url(_live_server_connections, transactional_db) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def hot_db_work_in_the_request_thread(settings):
     """Tests wrap each test in a transaction that only the test's own connection sees, so webhook
-    database work runs in the request's thread here; tests/calls/test_hot_db_threads.py covers the threads."""
+    database work runs in the request's thread here; tests/core/test_hot_db_threads.py covers the threads."""
     settings.HOT_DB_THREADS = 0

@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 ]
 
 # Django's stock middleware, with their hooks run on the event loop under ASGI where they never touch the
-# database (wordcab_admin/async_middleware.py): otherwise each hook is a thread hand-off.
+# database (wordcab_admin/kernel/fastpath/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
     "wordcab_admin.kernel.fastpath.async_middleware.SecurityMiddleware",
     "wordcab_admin.kernel.api_errors.refuse_null_characters",
@@ -93,7 +93,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests run against a file so that a Celery worker or a live server in another thread sees the same rows.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Long-lived threads for hot webhook database work (wordcab_admin/db_threads.py); 0 = per request.
+# Long-lived threads for hot webhook database work (wordcab_admin/kernel/fastpath/db_threads.py); 0 = per request.
 HOT_DB_THREADS = env_int("HOT_DB_THREADS", 1, minimum=0)
 
 # Unset: the bundled Redis of a `make run` on this DATA_DIR, so that `python manage.py demo` (or any command
@@ -172,7 +172,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["wordcab_admin.kernel.filtering.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "wordcab_admin.kernel.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "wordcab_admin.kernel.api_errors.api_exception_handler",

@@ -1,6 +1,6 @@
 """The simulator provider: a realistic call lifecycle without a carrier.
 
-The callee's last four digits choose the outcome (DESIGN.md, "The simulator provider"). Its status
+The callee's last four digits choose the outcome (docs/contract.md, "The simulator provider"). Its status
 events are Twilio-shaped parameter sets, scheduled as Celery tasks with countdowns (ring and talk
 times with jitter, scaled by SIMULATOR_SPEED) and applied through `telephony.twilio.status.provider_status_event`, the very code
 that handles Twilio's callbacks. Out-of-order and duplicate delivery, when asked for

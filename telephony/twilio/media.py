@@ -6,7 +6,7 @@ ours once the audio before it has played) and `stop`; we send `media`, `mark` an
 
 On `start` the call goes in_progress, its consent opener is snapshotted and played, followed by a mark
 named `consent_opener`; Twilio's echo of that mark is the proof the opener played in full and sets
-`consent_delivered_at`. Then the agent runtime (calls.runtime) talks. With `record` on, both directions
+`consent_delivered_at`. Then the agent runtime (telephony/runtime) talks. With `record` on, both directions
 are written to a spool WAV as frames arrive and uploaded when the stream stops.
 
 A malformed or unknown message is logged and ignored; a failure in one stream (even in the runtime)

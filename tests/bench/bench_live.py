@@ -9,12 +9,12 @@ For each load (N clients × 100 events/s) one server is started, `uvicorn --work
   /v1/twilio/status at 100/s (ringing, in-progress, completed of pre-created Twilio calls, each call's
   events three seconds apart so that load rarely reorders them; one reordered anyway is stored as
   ignored by the lifecycle and announces nothing, so it is not counted as lost). Each accepted one goes
-  lifecycle → commit → calls.events (serialized once) → channels-redis group `live.calls` (one member
+  lifecycle → commit → live.publisher (serialized once) → channels-redis group `live.calls` (one member
   per process) → each process's hub → its clients, coalesced into one frame per window. The callbacks'
   own handling time (sent → 204) is printed beside, to tell queueing for the database from fan-out.
   Latency = client receive time − the moment the callback was sent.
 * ours-fanout: the same clients and hubs, but the generator group_sends the ready events itself (what
-  calls.events sends after commit): our fan-out alone, on the reference's terms.
+  live.publisher sends after commit): our fan-out alone, on the reference's terms.
 * reference: N clients on /ws/raw, a textbook Channels consumer that joins a group and `send_json`s each
   message; the generator `group_send`s each event (the same call objects) at 100/s. Latency = receive
   time − the group_send call. (No HTTP or database on this path: it favours the reference.)
@@ -413,7 +413,7 @@ async def send_group(payloads: list[dict]) -> list[float]:
 
 
 def live_events(events) -> list[list[dict]]:
-    """What calls.events hands the layer for each event (serialized once), for the fan-out-only phase."""
+    """What live.publisher hands the layer for each event (serialized once), for the fan-out-only phase."""
     from live.publisher import live_event_for_call
 
     out = []

@@ -1,4 +1,4 @@
-"""/v1/consent-openers: the contract in DESIGN.md (jurisdiction, optional agent_id, language, text)."""
+"""/v1/consent-openers: the contract in docs/contract.md (jurisdiction, optional agent_id, language, text)."""
 
 import io
 import math

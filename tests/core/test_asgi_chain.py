@@ -29,7 +29,7 @@ def test_an_unknown_api_path_answers_the_json_error_shape_through_the_async_chai
     assert response.json()["error"]["code"] == "not_found"
 
 
-# --- the stock middleware with inline hooks (wordcab_admin/async_middleware.py), through the ASGI handler --
+# --- the stock middleware with inline hooks (wordcab_admin/kernel/fastpath/async_middleware.py), through the ASGI handler --
 
 
 def _thread_hops(monkeypatch) -> list[str]:

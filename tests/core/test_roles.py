@@ -1,4 +1,4 @@
-"""Roles are checked in one place (wordcab_admin/roles.py) by pages and endpoints alike."""
+"""Roles are checked in one place (wordcab_admin/kernel/roles.py) by pages and endpoints alike."""
 
 import pytest
 from django.contrib.auth import get_user_model

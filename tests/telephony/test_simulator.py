@@ -1,5 +1,5 @@
 """The simulator end to end: API → calls.place on a real Celery worker → scheduled status events → the
-same status path as Twilio's callbacks → the outcome table of DESIGN.md."""
+same status path as Twilio's callbacks → the outcome table of docs/contract.md."""
 
 import random
 

@@ -1,4 +1,4 @@
-"""`python manage.py demo`: demo agents, numbers and a small running simulator campaign (see calls/demo.py)."""
+"""`python manage.py demo`: demo agents, numbers and a small running simulator campaign (see campaigns/demo.py)."""
 
 import random
 import time
