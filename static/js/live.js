@@ -8,12 +8,35 @@
 (function () {
   "use strict";
 
-  var RANK = { initiating: 0, ringing: 1, in_progress: 2, completed: 3, failed: 3, no_answer: 3 };
-  var ACTIVE = { initiating: true, ringing: true, in_progress: true };
-  var LABEL = {
-    initiating: "Initiating", ringing: "Ringing", in_progress: "In Progress",
-    completed: "Completed", failed: "Failed", no_answer: "No Answer",
-  };
+  /* The lifecycle's status table, learnt from the page (calls/templatetags/call_status.py embeds it in every
+   * live page), never copied here: RANK orders the states (a message of a lower rank than what a row shows
+   * is late), ACTIVE[status] for those still running, TERMINAL the ended ones, LABEL their names as shown,
+   * TALKING the state timed from answered_at; BADGES the server's status badge of each state. */
+  var RANK = {}, ACTIVE = {}, TERMINAL = [], LABEL = {}, TALKING = null, BADGES = null;
+
+  function learnStatuses() {
+    var el = document.getElementById("call-statuses");
+    if (!el) throw new Error("live.js: this page lacks the status table ({% call_status_table %})");
+    var table = JSON.parse(el.textContent);
+    RANK = table.rank;
+    ACTIVE = {};
+    table.active.forEach(function (status) { ACTIVE[status] = true; });
+    TERMINAL = table.terminal;
+    LABEL = table.labels;
+    TALKING = table.talking;
+    BADGES = document.getElementById("call-status-badges");
+  }
+
+  /* The badge of a state: a copy of the server's (calls/_status_badge.html). */
+  function badge(status) {
+    var proto = BADGES && BADGES.content.querySelector('[data-badge-for="' + CSS.escape(status) + '"]');
+    if (proto && proto.firstElementChild) return proto.firstElementChild.cloneNode(true);
+    var span = document.createElement("span"); // a state this page's table does not know
+    span.className = "badge badge-" + status;
+    span.textContent = LABEL[status] || status;
+    return span;
+  }
+
   var BACKOFF_FIRST_MS = 500, BACKOFF_MAX_MS = 15000;
   var ACTIVE_ROWS = 200, ENDED_ROWS = 10, KNOWN_CALLS = 5000;
 
@@ -166,21 +189,17 @@
     var agent = $('[data-field="agent"]', tr);
     agent.textContent = this.agentNames[call.agent_id] || agent.textContent || call.agent_id;
     $('[data-field="phone_number"]', tr).textContent = call.phone_number;
-    var badge = document.createElement("span");
-    badge.className = "badge badge-" + call.status;
-    badge.textContent = LABEL[call.status] || call.status;
-    var status = $('[data-field="status"]', tr);
-    status.replaceChildren(badge);
+    $('[data-field="status"]', tr).replaceChildren(badge(call.status));
     var duration = $('[data-field="duration"]', tr);
     if (!ACTIVE[call.status]) duration.textContent = call.duration == null ? "" : call.duration + " s";
   };
 
-  /* Running timers: since answered (talking) or since created (ringing). */
+  /* Running timers: since answered (the TALKING state) or since created (the other active states). */
   function tickTimers(root, offset) {
     var now = Date.now() + offset;
     $all("tr[data-call-id]", root).forEach(function (tr) {
       if (!ACTIVE[tr.dataset.status]) return;
-      var since = time(tr.dataset.status === "in_progress" ? tr.dataset.answeredAt : tr.dataset.createdAt);
+      var since = time(tr.dataset.status === TALKING ? tr.dataset.answeredAt : tr.dataset.createdAt);
       if (isNaN(since)) return;
       var cell = $('[data-field="duration"]', tr);
       if (cell) cell.textContent = clock(now - since);
@@ -305,7 +324,7 @@
 
   /* "n of m calls ended" and its bar, inside `root`; true when something changed. */
   function showProgress(root, n) {
-    var ended = (n.completed || 0) + (n.failed || 0) + (n.no_answer || 0);
+    var ended = TERMINAL.reduce(function (sum, status) { return sum + (n[status] || 0); }, 0);
     var endedEl = $("[data-campaign-ended]", root), totalEl = $("[data-campaign-total]", root);
     var bar = $("[data-campaign-progress]", root);
     if (bar) { bar.max = Math.max(1, n.total); bar.value = ended; }
@@ -323,7 +342,7 @@
       var agent = this.agent(agentId);
       var live = $("[data-agent-active]", agent);
       live.textContent = Math.max(0, Number(live.textContent) + delta);
-      if (status === "in_progress") {
+      if (status === TALKING) {
         var talking = $("[data-agent-talking]", agent);
         talking.textContent = Math.max(0, Number(talking.textContent) + delta);
       }
@@ -527,20 +546,22 @@
   var connection = null;
 
   function start() {
-    var root, view, query = "";
+    var root, View, query = "";
     if ((root = $('[data-live="wallboard"]'))) {
-      view = new Wallboard(root);
+      View = Wallboard;
     } else if ((root = $('[data-live="campaign"]'))) {
-      view = new CampaignPage(root);
+      View = CampaignPage;
       query = "?campaign_id=" + encodeURIComponent(root.dataset.campaignId);
     } else if ((root = $("#call-detail[data-call-id]"))) {
-      view = new CallPage(root);
+      View = CallPage;
       query = "?call_id=" + encodeURIComponent(root.dataset.callId);
     } else if ((root = $('[data-live="calls"]'))) {
-      view = new CallsList(root);
+      View = CallsList;
     } else {
       return;
     }
+    learnStatuses();
+    var view = new View(root);
     connection = new Connection(query, view);
     connection.connect();
     window.addEventListener("online", function () { if (!connection.ws) connection.now(); });

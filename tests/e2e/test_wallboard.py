@@ -5,6 +5,7 @@ import json
 import urllib.request
 
 import pytest
+from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
 from calls.models import Call, CallStatus
@@ -47,6 +48,11 @@ def status_of(call_id: str) -> str:
     return Call.objects.get(public_id=call_id).status
 
 
+def server_badge(status: CallStatus) -> str:
+    """The status badge as the server renders it in every call row (calls/_status_badge.html)."""
+    return render_to_string("calls/_status_badge.html", {"status": status.value, "label": status.label})
+
+
 def test_a_call_placed_through_the_api_appears_and_completes_on_the_wallboard_without_a_reload(
     live_asgi_url, signed_in_page, alice, agent, celery_worker_thread, fast_simulator
 ):
@@ -60,7 +66,8 @@ def test_a_call_placed_through_the_api_appears_and_completes_on_the_wallboard_wi
     expect(row).to_be_visible()
     expect(row).to_contain_text("Reminder bot")
     ended = page.locator(f"#ended-calls #live-call-{call_id}")
-    expect(ended.locator(".badge")).to_have_text("Completed", timeout=20_000)
+    expect(ended.locator(".badge")).to_have_text(CallStatus.COMPLETED.label, timeout=20_000)
+    assert ended.locator(".badge").evaluate("el => el.outerHTML") == server_badge(CallStatus.COMPLETED)
     expect(page.locator('[data-count="completed"]')).to_have_text("1")
     expect(page.locator('[data-count="ringing"]')).to_have_text("0")
     expect(page.locator('[data-count="in_progress"]')).to_have_text("0")
@@ -71,6 +78,24 @@ def test_a_call_placed_through_the_api_appears_and_completes_on_the_wallboard_wi
     assert page.evaluate("window.__sameDocument") is True
     assert status_of(call_id) == CallStatus.COMPLETED
     screenshot(page, "wallboard-call-completed")
+
+
+def test_the_live_badge_shows_the_servers_label_for_its_state(
+    live_asgi_url, signed_in_page, alice, agent, monkeypatch
+):
+    """live.js copies no label: it paints the badge the page's status table (calls/templatetags/call_status.py)
+    brought, so a label changed on the server is the one a live update shows."""
+    monkeypatch.setattr(CallStatus.COMPLETED, "_label_", "Done, as the server says")
+    page = signed_in_page(alice)
+    open_live(page, f"{live_asgi_url}/")
+    call = Call.objects.create(agent=agent, to_number="+14155550199", status=CallStatus.IN_PROGRESS)
+    # A live update of a call the page never had: live.js paints its row from the blank one.
+    apply_event(call=call, status=CallStatus.COMPLETED, source="test")
+
+    badge = page.locator(f"#ended-calls #live-call-{call.public_id} .badge")
+    expect(badge).to_have_text("Done, as the server says")
+    assert badge.evaluate("el => el.outerHTML") == server_badge(CallStatus.COMPLETED)
+    assert page.evaluate("window.__sameDocument") is True
 
 
 def test_after_the_socket_drops_the_page_shows_what_happened_meanwhile(
