@@ -6,10 +6,15 @@ on this path Django spent more time compiling its four-table select (`select_rel
 Without the benchmark these would be `Call.objects.select_for_update(of=("self",)).select_related(
 "agent", "campaign", "recording").filter(...)` and `Call.objects.bulk_update(calls, LIFECYCLE_COLUMNS)`.
 
-It leans on private Django API, each use pinned by tests/calls/test_lifecycle_sql.py: `Model.from_db`
-(partial related rows), `ForwardManyToOneDescriptor.field` / `related.set_cached_value` (attaching them)
-and `Field.get_db_prep_save`. The campaign and recording tables are found through Call's relations
-(campaigns and recordings stand above calls in the layers)."""
+It leans on private Django API: `Call.recording.related.set_cached_value` (the reverse one-to-one
+descriptor's `related` and `FieldCacheMixin.set_cached_value`: caching the recording, or its absence) and
+`connection.features.has_select_for_update` / `has_select_for_update_of` (the lock clause), pinned by
+tests/core/test_fastpath.py, and `connection.ops.quote_name`, which every lifecycle test runs. Beside it,
+documented but rare API: `Model.from_db` (partial related rows, their other fields deferred: pinned in
+test_fastpath.py too), `Field.get_db_prep_save` and `_meta.get_field(...).related_model`, run by every
+lifecycle test (tests/calls/test_event_batches.py checks the call object built from the batch's read).
+The campaign and recording tables are found through Call's relations (campaigns and recordings stand
+above calls in the layers)."""
 
 from __future__ import annotations
 

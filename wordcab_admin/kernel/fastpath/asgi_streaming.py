@@ -4,7 +4,18 @@ Django serves a StreamingHttpResponse built on a plain iterator, under ASGI, by 
 into a list on a thread first (with a warning): a large CSV export or a long recording then sits in memory
 and the first byte leaves only after the last one is read. The iterators here do sync work (the ORM, the
 recording store), so they cannot simply become async; instead the response pulls them in batches, each on
-the request's own sync thread (the one that ran the view and holds its database connection)."""
+the request's own sync thread (the one that ran the view and holds its database connection).
+
+No benchmark justifies it: nothing in `make bench` (status_callbacks, live, media) downloads anything. It
+is for memory and time to first byte (a 200,000-call export, a long recording), not speed. Otherwise a
+plain `StreamingHttpResponse(iterator)`, which Django under ASGI reads whole first (its public way to
+stream there is an async iterator, and these iterators are sync).
+
+It leans on `django.core.handlers.asgi.ASGIRequest` (undocumented: how an ASGI request is told apart) and
+DRF's `Request._request`, pinned by tests/core/test_streaming.py and tests/recordings/test_recording_api.py
+(`response.is_async` through the ASGI handler, for a Django view and a DRF one), and on Django's handler
+running a sync view with `sync_to_async(thread_sensitive=True)`, so that the pulls land on the view's
+thread: pinned by tests/core/test_fastpath.py."""
 
 from __future__ import annotations
 

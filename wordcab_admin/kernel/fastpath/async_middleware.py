@@ -1,13 +1,24 @@
 """Django's stock middleware with their hooks run on the event loop under ASGI.
 
-Under an async stack `MiddlewareMixin` sends every `process_request` and `process_response` of a sync
-middleware to a worker thread (`sync_to_async`): with the eight middleware of MIDDLEWARE that is about
-fifteen thread hand-offs per request, the largest cost of a webhook such as Twilio's status callback
-(and of every API call). Almost all of those hooks are plain Python that neither touch the database nor
-block, so here they run inline. The few that may touch the database (saving a modified session, storing
-flash messages, CSRF tokens kept in the session) still go to a thread, and only when they have work.
+Justified by `make bench BENCH=status_callbacks` (callbacks per second, at least half a bare view's on
+the same stack): under an async stack `MiddlewareMixin` sends every `process_request` and
+`process_response` of a sync middleware to a worker thread (`sync_to_async`): with the eight middleware of
+MIDDLEWARE that is about fifteen thread hand-offs per request, the largest cost of a webhook such as
+Twilio's status callback (and of every API call). Almost all of those hooks are plain Python that neither
+touch the database nor block, so here they run inline. The few that may touch the database (saving a
+modified session, storing flash messages, CSRF tokens kept in the session) still go to a thread, and
+only when they have work.
 
-Under WSGI (Django's test client) nothing changes: `MiddlewareMixin.__call__` runs the hooks as before."""
+Under WSGI (Django's test client) nothing changes: `MiddlewareMixin.__call__` runs the hooks as before.
+Without the benchmark MIDDLEWARE would name Django's own classes (`django.middleware.security.
+SecurityMiddleware`, ...) and neither these subclasses nor `deploy_checks_see_subclasses` would exist.
+
+Private Django API it leans on: `MiddlewareMixin.__acall__` (overridden: `__call__` hands over to it in
+`async_mode`), `request._messages` and its storage's `used` / `added_new` (when `BaseStorage.update`
+stores anything), and `django.core.checks.security.base._security_middleware`, `base._xframe_middleware`
+and `csrf._csrf_middleware` (replaced by `deploy_checks_see_subclasses`). Pinned by
+tests/core/test_asgi_chain.py (no hook on a thread; sessions, messages and CSRF through the chain),
+tests/core/test_fastpath.py (the message storage's flags) and tests/core/test_settings.py (deploy checks)."""
 
 from __future__ import annotations
 

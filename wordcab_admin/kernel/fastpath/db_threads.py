@@ -1,14 +1,21 @@
 """Long-lived threads that apply hot webhook work in batches (Twilio's status callbacks).
 
-Under ASGI Django runs each sync view on a thread made for that request, so the view opens and closes its
-database connection every time, and each event pays its own transaction and commit. Work sent here is
-queued for a few threads that live as long as the process and keep their connections; each thread takes
-everything queued while it was busy and hands it, as one list, to a batch function that applies it in one
-transaction (group commit): the busier the endpoint, the larger the batches and the cheaper each event.
-One thread by default (`HOT_DB_THREADS`): with batching it kept up best on SQLite (one writer, no lock
-waits) and on PostgreSQL alike; more threads split the queue into smaller batches.
-`HOT_DB_THREADS=0` runs each item alone on the request's thread, the way a sync view would (tests that wrap
-each test in a transaction need that)."""
+Justified by `make bench BENCH=status_callbacks` (each callback answered once applied; its 32 senders
+measure capacity). Under ASGI Django runs each sync view on a thread made for that request, so the view
+opens and closes its database connection every time, and each event pays its own transaction and commit.
+Work sent here is queued for a few threads that live as long as the process and keep their connections;
+each thread takes everything queued while it was busy and hands it, as one list, to a batch function
+that applies it in one transaction (group commit): the busier the endpoint, the larger the batches and
+the cheaper each event. One thread by default (`HOT_DB_THREADS`): with batching it kept up best on SQLite
+(one writer, no lock waits) and on PostgreSQL alike; more threads split the queue into smaller batches.
+`HOT_DB_THREADS=0` runs each item alone on the request's thread, the way a sync view would (tests that
+wrap each test in a transaction need that): without the benchmark, that public way would be all there is.
+
+Private Django API it leans on: `connections.all(initialized_only=True)` and `connection.is_usable()`,
+to drop a connection broken by a database restart (Django does that only at request boundaries, which
+these threads never see), and `connections.close_all()` when a thread ends. Pinned by
+tests/core/test_fastpath.py; tests/core/test_hot_db_threads.py and tests/calls/test_event_batches.py pin
+the batching itself."""
 
 from __future__ import annotations
 

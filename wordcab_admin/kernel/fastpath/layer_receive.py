@@ -4,8 +4,9 @@ Justified by `make bench BENCH=live` (live updates' latency under load): channel
 `layer.receive(channel)` takes about four Redis round trips per message. It reads the layer's internals,
 each pinned by tests/core/test_fastpath.py so that a channels-redis upgrade that changes them fails
 loudly: `RedisChannelLayer.prefix`, `.connection(index)`, `.consistent_hash(channel)`, `.brpop_timeout`,
-`.deserialize(bytes)`, a channel being a sorted set at `prefix + channel`, and the `__asgi_channel__`
-key. With another layer (the in-memory one in tests) it falls back to `layer.receive`."""
+`.deserialize(bytes)`, a channel being a sorted set at `prefix + channel` (a general channel, without
+"!", as the hub's is), and the `__asgi_channel__` key. With another layer (the in-memory one in tests) it
+falls back to `layer.receive`."""
 
 from channels_redis.core import RedisChannelLayer
 

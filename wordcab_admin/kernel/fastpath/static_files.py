@@ -1,8 +1,15 @@
 """WhiteNoise, usable in an async middleware chain.
 
+Justified by `make bench BENCH=status_callbacks`: every request, static or not, passes this middleware.
 WhiteNoiseMiddleware is sync-only, so under ASGI it splits Django's middleware chain in two and every
 request pays two extra thread hops (async → sync → async → sync for the view). Static lookups are a dict
-get (a stat in DEBUG), so doing them on the event loop is fine, and the chain stays async to the view."""
+get (a stat in DEBUG), so doing them on the event loop is fine, and the chain stays async to the view.
+Otherwise MIDDLEWARE would name `whitenoise.middleware.WhiteNoiseMiddleware` itself.
+
+`_static_response` copies `WhiteNoiseMiddleware.__call__`, so it leans on WhiteNoise internals:
+`autorefresh`, `find_file(path)` (with autorefresh, DEBUG by default), `files` (URL path → static file)
+and `serve(static_file, request)`. Pinned by tests/core/test_fastpath.py (it answers as WhiteNoise's own
+middleware does, sync and async; WhiteNoise is still sync-only) and tests/core/test_asgi_chain.py."""
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
