@@ -69,6 +69,18 @@ def _flag(request: Request, name: str) -> bool | None:
     raise DomainError(f"{name} must be true or false.", field=name, value=raw)
 
 
+def _choice(request: Request, name: str, choices: list[str]) -> str | None:
+    """A query parameter that takes one of `choices`; anything else is a 400 naming it (not an empty list)."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in choices:
+        raise DomainError(
+            f"{name} must be one of {', '.join(choices)}.", field=name, code="invalid_choice", value=raw
+        )
+    return raw
+
+
 def _agent_ref(agent_id: str | None) -> Agent | None:
     """An agent named in a request body: a 400 (not a 404) when there is none."""
     if agent_id is None:
@@ -168,7 +180,7 @@ class NumberListApi(APIView):
         numbers = selectors.number_search(
             query=request.query_params.get("search", ""),
             agent_id=request.query_params.get("agent_id") or None,
-            provider=request.query_params.get("provider") or None,
+            provider=_choice(request, "provider", Provider.values),
             assigned=_flag(request, "assigned"),
         )
         return paginated_response(self, request, numbers, NumberOutput)

@@ -74,7 +74,8 @@ def call_create(
     actor: Any = None,
     campaign: Any = None,
 ) -> tuple[Call, bool]:
-    """Create an outbound call and enqueue its placing after commit. Returns (call, created).
+    """Create an outbound call; after commit, announce it (`initiating`) and enqueue its placing. Returns
+    (call, created).
 
     With an idempotency key (scoped to `actor`), a repeat with the same body returns the first call
     (created=False) and a repeat with another body is a 409 `idempotency_conflict`. The database's unique
@@ -122,7 +123,6 @@ def call_create(
     try:
         with transaction.atomic():
             call = Call.objects.create(**fields)
-            transaction.on_commit(lambda: call_place_enqueue(call_id=call.pk))
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -131,6 +131,10 @@ def call_create(
         if existing is None:
             raise
         return existing, False
+    # After the commit (the caller's, when it holds a transaction, e.g. a campaign's): live viewers see the
+    # new call as `initiating`, then it is placed, in that order; a rolled-back create does neither.
+    call_changed_on_commit(call)
+    transaction.on_commit(lambda: call_place_enqueue(call_id=call.pk))
     return call, True
 
 

@@ -392,6 +392,28 @@ def test_the_number_list_filters_by_agent_and_assignment(api, bob, agent):
     assert client.get("/v1/numbers", {"assigned": "maybe"}).status_code == 400
 
 
+def test_the_number_list_filters_by_provider_and_refuses_an_unknown_one(api, bob):
+    PhoneNumberFactory(number="+14155550111", provider=Provider.TWILIO)
+    PhoneNumberFactory(number="+14155550122")
+    client = api(bob)
+    found = client.get("/v1/numbers", {"provider": "twilio"}).json()["results"]
+    assert [n["number"] for n in found] == ["+14155550111"]
+    response = client.get("/v1/numbers", {"provider": "carrier-pigeon"})
+    assert response.status_code == 400
+    assert (error_of(response)["code"], error_of(response)["field"]) == ("invalid_choice", "provider")
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
+@pytest.mark.parametrize(
+    ("path", "field"), [("/v1/numbers", "provider"), ("/v1/numbers", "assigned"), ("/v1/agents", "active")]
+)
+def test_a_percent_sign_in_a_list_filter_is_a_400_naming_the_field(api, bob, path, field, value):
+    response = api(bob).get(path, {field: value})
+    assert response.status_code == 400, response.content
+    assert set(error_of(response)) >= {"code", "message", "field"}
+    assert (error_of(response)["field"], error_of(response)["value"]) == (field, value)
+
+
 def test_a_number_is_read_by_id_or_by_the_number_itself(api, bob):
     number = PhoneNumberFactory(number="+14155550111")
     assert api(bob).get(f"/v1/numbers/{number.public_id}").json()["number"] == "+14155550111"

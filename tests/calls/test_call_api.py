@@ -4,13 +4,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Provider
+from calls.announce import calls_changed
 from calls.models import Call, CallStatus, Direction
 from calls.services import call_create, idempotency_keys_prune
+from campaigns.models import Campaign, CampaignStatus
 from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
 from tests.helpers import apply_event
 from wordcab_admin.kernel.errors import IdempotencyConflict
@@ -222,6 +224,72 @@ def test_the_service_raises_on_a_reused_key_with_another_body(alice, agent):
         call_create(agent=agent, to_number="+14155550123", record=True, idempotency_key="svc", actor=alice)
 
 
+@pytest.fixture
+def timeline(monkeypatch) -> list[tuple]:
+    """What leaves after commit, in order: announcements (`calls.announce.calls_changed`) and placings."""
+    events: list[tuple] = []
+
+    def heard(sender, *, calls, campaign_ids, **_):
+        events.append(("announced", [(c["id"], c["status"], c["campaign_id"]) for c in calls], campaign_ids))
+
+    calls_changed.connect(heard, weak=False, dispatch_uid="test.timeline")
+    monkeypatch.setattr(
+        "calls.services.call_place_enqueue", lambda call_id: events.append(("placed", call_id))
+    )
+    yield events
+    calls_changed.disconnect(dispatch_uid="test.timeline")
+
+
+def test_a_created_call_is_announced_as_initiating_after_commit_and_before_it_is_placed(
+    alice, agent, timeline, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        call, created = call_create(agent=agent, to_number="+14155550123", idempotency_key="k", actor=alice)
+        assert timeline == []  # nothing leaves before the commit
+    assert created
+    for callback in callbacks:
+        callback()
+    assert timeline == [
+        ("announced", [(call.public_id, CallStatus.INITIATING, None)], frozenset()),
+        ("placed", call.pk),
+    ]
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        assert call_create(agent=agent, to_number="+14155550123", idempotency_key="k", actor=alice) == (
+            call,
+            False,
+        )
+    assert again == []  # the same call again: announced once, placed once
+
+
+def test_a_call_created_in_a_campaign_is_announced_with_its_campaign(
+    alice, agent, timeline, django_capture_on_commit_callbacks
+):
+    campaign = Campaign.objects.create(name="Renewals", agent=agent, status=CampaignStatus.RUNNING)
+    with django_capture_on_commit_callbacks(execute=True):
+        call, _ = call_create(agent=agent, to_number="+14155550123", campaign=campaign)
+    assert timeline[0] == (
+        "announced",
+        [(call.public_id, CallStatus.INITIATING, campaign.public_id)],
+        frozenset({campaign.pk}),
+    )
+
+
+def test_a_rolled_back_create_announces_and_places_nothing(
+    agent, timeline, django_capture_on_commit_callbacks
+):
+    class Rollback(Exception):
+        pass
+
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            call_create(agent=agent, to_number="+14155550123")
+            raise Rollback
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Rollback):
+        create_then_fail()
+    assert (callbacks, timeline, Call.objects.count()) == ([], [], 0)
+
+
 def test_old_idempotency_keys_are_pruned_and_recent_ones_kept(alice, agent, settings):
     settings.IDEMPOTENCY_KEY_TTL_DAYS = 7
     old, _ = call_create(agent=agent, to_number="+14155550123", idempotency_key="old", actor=alice)
@@ -312,6 +380,16 @@ def test_bad_filters_are_a_400_not_a_500(api, bob, query):
     if "limit" not in query:
         assert response.status_code == 400
         assert response.json()["error"]["field"]
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%", "ringing,%"])
+@pytest.mark.parametrize("field", ["status", "direction"])
+def test_a_percent_sign_in_a_choice_filter_is_a_400_naming_the_field(api, bob, field, value):
+    response = api(bob).get("/v1/calls", {field: value})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_choice", field)
+    assert value.removeprefix("ringing,") in error["message"]  # the refused value, quoted as given
 
 
 def test_the_call_list_does_not_grow_queries_with_rows(api, bob):

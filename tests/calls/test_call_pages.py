@@ -1,6 +1,7 @@
 """The calls pages: list with filters and live rows, call page with its timeline, test-call form, CSV."""
 
 import csv
+import html
 import io
 
 import pytest
@@ -59,6 +60,30 @@ def test_a_bad_filter_shows_an_error_not_a_500(client, bob):
     page = signed_in(client, bob).get("/calls/?status=bogus&created_after=yesterday")
     assert page.status_code == 200
     assert 'role="alert"' in page.content.decode()
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("status", "Unknown status '{}'; one of"),
+        ("direction", "Select a valid choice. {} is not one of the available choices."),
+    ],
+)
+def test_a_percent_sign_in_a_choice_filter_is_shown_on_the_list_and_refused_by_the_export(
+    client, bob, field, message, value
+):
+    CallFactory()
+    message = message.format(value)
+    signed_in(client, bob)
+    page = client.get("/calls/", {field: value})
+    assert page.status_code == 200
+    assert list(page.context["errors"]) == [field]
+    assert html.escape(message) in page.content.decode()
+    export = client.get("/calls/export.csv", {field: value})
+    assert export.status_code == 400
+    assert export["Content-Type"] == "text/plain; charset=utf-8"
+    assert export.content.decode().startswith(f"Invalid filters:\n{field}: {message}")  # plain, not HTML
 
 
 def test_the_calls_list_pages_back_through_older_calls(client, bob):

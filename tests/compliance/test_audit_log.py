@@ -73,6 +73,32 @@ def test_a_bad_day_is_a_readable_error_not_a_500(bob, history):
     assert signed_in(bob).get("/audit/export.csv?since=yesterday").status_code == 400
 
 
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_a_percent_sign_in_a_day_filter_is_a_readable_error_on_the_page_and_the_export(
+    bob, history, field, value
+):
+    client = signed_in(bob)
+    page = client.get("/audit/", {field: value})
+    assert page.status_code == 200
+    assert f"{field}: Enter a valid date." in page.content.decode()
+    export = client.get("/audit/export.csv", {field: value})
+    assert export.status_code == 400
+    assert export["Content-Type"] == "text/plain; charset=utf-8"
+    assert export.content.decode() == f"Invalid filters:\n{field}: Enter a valid date.\n"
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
+def test_a_percent_sign_in_a_text_filter_matches_it_literally(bob, history, value):
+    client = signed_in(bob)
+    for field in ("action", "actor", "object_id"):
+        page = client.get("/audit/", {field: value})
+        assert (page.status_code, page.context["events"]) == (200, [])
+        export = client.get("/audit/export.csv", {field: value})
+        assert export.status_code == 200
+        assert b"".join(export.streaming_content).decode().splitlines()[1:] == []
+
+
 def test_the_export_holds_every_matching_entry_oldest_first_with_json_columns(bob, history):
     response = signed_in(bob).get("/audit/export.csv?actor=carol")
     assert response.status_code == 200

@@ -2,11 +2,16 @@
 
 import logging
 
+import django_filters
 import pytest
+from django import forms
 from django.test import Client
 from django.urls import include, path
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
+from wordcab_admin.kernel.accounts import ApiKey
 from wordcab_admin.kernel.errors import InvalidState
 
 
@@ -69,8 +74,46 @@ def plain_boom(request):
     raise KeyError("secret internals")
 
 
+class QuotingField(forms.CharField):
+    """A filter field whose message quotes the refused value as it is, without params (as calls' status does)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and value != "ok":
+            raise forms.ValidationError(f"Unknown name {value!r}.", code="invalid_choice")
+        return value
+
+
+class QuotingFilter(django_filters.Filter):
+    field_class = QuotingField
+
+
+class KeyFilter(django_filters.FilterSet):
+    name = QuotingFilter()
+    state = django_filters.ChoiceFilter(choices=[("on", "on"), ("off", "off")], method="ignore")
+    states = django_filters.MultipleChoiceFilter(choices=[("on", "on"), ("off", "off")], method="ignore")
+
+    class Meta:
+        model = ApiKey
+        fields: list[str] = []
+
+    def ignore(self, queryset, name, value):
+        return queryset
+
+
+class FilteredKeys(ListAPIView):
+    """A list endpoint filtered through the project's filter backend (the default one)."""
+
+    filterset_class = KeyFilter
+    serializer_class = serializers.Serializer
+
+    def get_queryset(self):
+        return ApiKey.objects.none()
+
+
 urlpatterns = [
     path("v1/boom", Boom.as_view()),
+    path("v1/filtered", FilteredKeys.as_view()),
     path("v1/plain-boom", plain_boom),
     path("", include("wordcab_admin.urls")),
 ]
@@ -135,3 +178,23 @@ def test_a_null_character_in_a_page_url_is_a_400(client, alice):
     response = client.get("/agents/?search=a%00b")
     assert response.status_code == 400
     assert b"Null characters are not allowed" in response.content
+
+
+PERCENT_VALUES = ["%", "%s", "%(x)s", "%%", "100%d"]
+
+
+@pytest.mark.urls("tests.core.test_api_errors")
+@pytest.mark.parametrize("value", PERCENT_VALUES)
+@pytest.mark.parametrize("field", ["name", "state", "states"])
+def test_a_percent_sign_in_a_filter_value_is_a_400_naming_the_field_not_a_500(api, alice, field, value):
+    response = api(alice).get("/v1/filtered", {field: value})
+    error = assert_error_shape(response, 400, "invalid_choice")
+    assert error["field"] == field
+    assert value in error["message"]  # quoted as given: neither formatted nor unescaped (`%%` stays `%%`)
+
+
+@pytest.mark.urls("tests.core.test_api_errors")
+def test_a_filter_message_with_params_is_formatted_once(api, alice):
+    error = assert_error_shape(api(alice).get("/v1/filtered", {"state": "%(value)s"}), 400)
+    assert error["message"] == "Select a valid choice. %(value)s is not one of the available choices."
+    assert api(alice).get("/v1/filtered", {"name": "ok", "state": "on", "states": "off"}).status_code == 200

@@ -9,10 +9,12 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
+from rest_framework.test import APIClient
 
 from calls.announce import call_changed_on_commit
 from calls.models import CallStatus
 from calls.serializers import CallOutput
+from calls.services import call_create
 from campaigns.models import Campaign, CampaignStatus
 from live import publisher as events
 from live.publisher import call_update_publish
@@ -260,6 +262,64 @@ def test_an_update_is_broadcast_after_commit_and_never_for_a_rolled_back_change(
             assert message["call"]["status"] == "ringing"
 
     run(scenario())
+
+
+def test_a_new_outbound_call_is_broadcast_as_initiating_before_anything_else_for_it(
+    celery_worker_thread, settings, alice, bob
+):
+    """The real path: POST /v1/agents/{id}/calls, placed by a real worker through the simulator."""
+    settings.SIMULATOR_SPEED = 20
+    settings.SIMULATOR_DISORDER = False
+    agent = AgentFactory()  # no numbers: it calls through the simulator
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=bearer(alice)[1].decode())
+    bob_key = bearer(bob)
+
+    def place() -> str:
+        response = client.post(
+            f"/v1/agents/{agent.public_id}/calls", {"phone_number": "+14155550123"}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    async def scenario():
+        async with watching([bob_key], query=f"agent_id={agent.public_id}") as ws:
+            call_id = await database_sync_to_async(place)()
+            statuses: list[str] = []
+            while not statuses or statuses[-1] not in CallStatus.terminal():
+                for message in await messages(ws, 1, timeout=20):
+                    assert message["type"] == "call.updated"
+                    assert message["call"]["id"] == call_id
+                    statuses.append(message["call"]["status"])
+            return statuses
+
+    statuses = run(scenario())
+    assert statuses[0] == "initiating", statuses  # the dial attempt, before it rings
+    assert statuses.count("initiating") == 1
+    assert statuses[-1] == "completed"
+
+
+def test_a_call_created_in_a_campaign_is_broadcast_with_the_campaigns_counts(bob, monkeypatch):
+    monkeypatch.setattr("calls.services.call_place_enqueue", lambda call_id: None)  # not placed here
+    agent = AgentFactory()
+    campaign = Campaign.objects.create(name="Renewals", agent=agent, status=CampaignStatus.RUNNING)
+    bob_key = bearer(bob)
+
+    def create() -> str:
+        call, _ = call_create(agent=agent, to_number="+14155550123", campaign=campaign)
+        return call.public_id
+
+    async def scenario():
+        async with watching([bob_key], query=f"campaign_id={campaign.public_id}") as ws:
+            call_id = await database_sync_to_async(create)()
+            return call_id, await messages(ws, 2)
+
+    call_id, (call_message, campaign_message) = run(scenario())
+    assert call_message["type"] == "call.updated"
+    assert (call_message["call"]["id"], call_message["call"]["status"]) == (call_id, "initiating")
+    assert campaign_message["type"] == "campaign.updated"
+    counts = campaign_message["campaign"]["counts"]
+    assert (counts["initiating"], counts["total"]) == (1, 1)
 
 
 def test_updates_that_arrive_together_are_all_delivered_in_order(bob):
