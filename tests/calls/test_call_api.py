@@ -278,7 +278,7 @@ def test_a_rolled_back_create_announces_and_places_nothing(
     agent, timeline, django_capture_on_commit_callbacks
 ):
     class Rollback(Exception):
-        pass
+        """Raised to roll the create back."""
 
     def create_then_fail() -> None:
         with transaction.atomic():
