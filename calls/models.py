@@ -72,6 +72,11 @@ class Call(models.Model):
     jurisdiction = models.CharField(max_length=8, blank=True, default="")
     decision = models.JSONField(null=True, blank=True)
 
+    # The media stream: sha256 of the single-use token in the TwiML we last handed the carrier ("" = none
+    # outstanding, or consumed), and when a stream claimed it (a call has at most one stream). calls/services.py.
+    stream_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    stream_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -1,10 +1,13 @@
-"""Calls: creating outbound calls (idempotently), placing them through their provider, reading them."""
+"""Calls: creating outbound calls (idempotently), placing them through their provider, the single-use
+tokens that let one media stream start per call, reading them."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,6 +176,52 @@ def inbound_call_record(
         )
         call_changed_on_commit(call)
     return call
+
+
+class StreamRefused(Exception):
+    """A media stream may not start for this call; nothing was written to it. The message says why."""
+
+
+def stream_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def call_stream_token_issue(*, call: Call) -> str:
+    """A new single-use token for the media stream the TwiML being rendered for `call` will open; only its
+    sha256 is kept. Each TwiML rendered replaces the previous token, so after a retried webhook (or a
+    retried placing) only the latest TwiML, the one the carrier acts on, can open the stream. Nothing is
+    stored for a call that has ended or already has its stream (its TwiML's token will be refused)."""
+    token = secrets.token_urlsafe(32)
+    Call.objects.filter(pk=call.pk, status__in=CallStatus.active(), stream_started_at__isnull=True).update(
+        stream_token_hash=stream_token_digest(token)
+    )
+    return token
+
+
+def call_stream_claim(*, call: Call, token: str, now: datetime | None = None) -> None:
+    """Let the media stream presenting `token` start for `call`, once: the call must be active (a stream
+    may connect before the carrier's `ringing` or `in-progress` callback is applied, and inbound calls stay
+    `initiating` until their stream starts), have no stream yet, and `token` must be the one issued last.
+    The token is consumed by one conditional UPDATE, so of two streams racing with it only one starts.
+    Raises StreamRefused (nothing written) otherwise. `call` is the caller's read: the UPDATE decides."""
+    if call.status not in CallStatus.active():
+        raise StreamRefused(f"the call has ended ({call.status})")
+    if call.stream_started_at is not None:
+        raise StreamRefused("the call already has a stream")
+    if not token:
+        raise StreamRefused("no stream token")
+    digest = stream_token_digest(token)
+    if not call.stream_token_hash or not hmac.compare_digest(digest, call.stream_token_hash):
+        raise StreamRefused("wrong or stale stream token")
+    claimed = Call.objects.filter(
+        pk=call.pk,
+        agent_id=call.agent_id,
+        status__in=CallStatus.active(),
+        stream_started_at__isnull=True,
+        stream_token_hash=digest,
+    ).update(stream_token_hash="", stream_started_at=now or timezone.now())
+    if not claimed:
+        raise StreamRefused("the token was used or replaced, or the call ended, meanwhile")
 
 
 def call_place_enqueue(*, call_id: int) -> None:

@@ -9,10 +9,9 @@ from collections.abc import Mapping
 
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, normalize_e164
-from calls.models import Direction
 from calls.services import inbound_call_record
 from telephony.twilio.signature import twilio_signature_valid
-from telephony.twilio.twiml import polite_hangup_twiml, stream_twiml
+from telephony.twilio.twiml import call_stream_twiml, polite_hangup_twiml
 from wordcab_admin.kernel.public_url import public_url
 
 log = logging.getLogger(__name__)
@@ -90,4 +89,4 @@ def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> st
         from_number=sip_user(from_number) or from_number,
         to_number=called or to_number,
     )
-    return stream_twiml(agent_id=call.agent.public_id, call_id=call.public_id, direction=Direction.INBOUND)
+    return call_stream_twiml(call)

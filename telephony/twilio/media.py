@@ -4,6 +4,11 @@ Twilio sends `connected`, `start` (streamSid, callSid, customParameters with our
 audio/x-mulaw 8000 Hz mono), `media` (base64 μ-law, 20 ms, track/chunk/timestamp), `dtmf`, `mark` (echo of
 ours once the audio before it has played) and `stop`; we send `media`, `mark` and `clear`.
 
+A stream starts only for a call of the URL's agent that is active (initiating, ringing or in progress),
+has no stream yet, and whose single-use token (`customParameters.stream_token`, from the TwiML we handed
+Twilio) matches: the URL's signature never changes, so a captured one must not let anybody attach a
+stream, and consent evidence, to a call. A refused stream is closed and writes nothing.
+
 On `start` the call goes in_progress, its consent opener is snapshotted and played, followed by a mark
 named `consent_opener`; Twilio's echo of that mark is the proof the opener played in full and sets
 `consent_delivered_at`. Then the agent runtime (telephony/runtime) talks. With `record` on, both directions
@@ -28,6 +33,7 @@ from django.db import transaction
 from calls import lifecycle
 from calls.consent import call_consent_delivered, call_opener_snapshot
 from calls.models import Call
+from calls.services import StreamRefused, call_stream_claim
 from compliance.openers import CONSENT_MARK, opener_audio
 from compliance.tts import SpeechUnavailable
 from recordings import services as recordings
@@ -61,14 +67,23 @@ class StreamStart:
     spool_path: str
 
 
-def stream_begin(*, call_id: str, call_sid: str, stream_sid: str, agent_id: str) -> StreamStart | None:
-    """The call behind a stream: found by our id (or Twilio's CallSid) and owned by the URL's agent."""
+def stream_begin(
+    *, call_id: str, call_sid: str, stream_sid: str, agent_id: str, stream_token: str
+) -> StreamStart:
+    """The call behind a stream: found by our id (or Twilio's CallSid), owned by the URL's agent, and
+    claimed with its single-use stream token (calls.services.call_stream_claim). Raises StreamRefused,
+    having written nothing, when the stream may not start."""
     call = Call.objects.select_related("agent").filter(public_id=call_id).first() if call_id else None
     if call is None and call_sid:
         call = Call.objects.select_related("agent").filter(provider_call_id=call_sid).first()
-    if call is None or call.agent.public_id != agent_id:
-        return None
-    with transaction.atomic():  # one commit for the three writes: starts are serialized per process
+    if call is None:
+        raise StreamRefused("no such call")
+    if call.agent.public_id != agent_id:
+        raise StreamRefused(f"the call {call.public_id} belongs to another agent")
+    # One commit for the claim and the three writes (starts are serialized per process); a refused claim
+    # raises before anything is written.
+    with transaction.atomic():
+        call_stream_claim(call=call, token=stream_token)
         lifecycle.call_stream_started(public_id=call.public_id, stream_sid=stream_sid)
         snapshot = call_opener_snapshot(call=call)
         recording = recordings.recording_start(call=call) if call.record else None
@@ -173,13 +188,27 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
             log.error("stream %s: unsupported media format %s; closing", stream_sid, media_format)
             await self.close()
             return
-        params = start.get("customParameters") or {}
-        call_id = params.get("call_id", "") if isinstance(params, dict) else ""
-        begun = await database_sync_to_async(stream_begin)(
-            call_id=call_id, call_sid=call_sid, stream_sid=stream_sid, agent_id=self.agent_id
-        )
-        if begun is None:
-            log.warning("stream %s: no call %r of agent %s; closing", stream_sid, call_id, self.agent_id)
+        params = start.get("customParameters")
+        params = params if isinstance(params, dict) else {}
+        call_id, token = params.get("call_id", ""), params.get("stream_token", "")
+        try:
+            begun = await database_sync_to_async(stream_begin)(
+                call_id=call_id if isinstance(call_id, str) else "",
+                call_sid=call_sid if isinstance(call_sid, str) else "",
+                stream_sid=stream_sid,
+                agent_id=self.agent_id,
+                stream_token=token if isinstance(token, str) else "",
+            )
+        except StreamRefused as refused:
+            log.warning(
+                "stream %s refused for call %r (CallSid %r) of agent %s: %s; closing",
+                stream_sid,
+                call_id,
+                call_sid,
+                self.agent_id,
+                refused,
+            )
+            self.finished = True  # nothing more is taken from this socket, not even another start
             await self.close()
             return
         self.stream_sid, self.begun = str(stream_sid), begun

@@ -17,7 +17,7 @@ from twilio.rest import Client
 
 from calls.models import Call
 from calls.providers import ProviderRejected, ProviderUnavailable, TelephonyProvider
-from telephony.twilio.twiml import stream_twiml
+from telephony.twilio.twiml import call_stream_twiml
 from wordcab_admin.kernel.public_url import public_url
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,7 @@ class TwilioProvider(TelephonyProvider):
             created = client.calls.create(
                 to=call.to_number,
                 from_=call.from_number,
-                twiml=stream_twiml(
-                    agent_id=call.agent.public_id, call_id=call.public_id, direction=call.direction
-                ),
+                twiml=call_stream_twiml(call),
                 status_callback=callback,
                 status_callback_event=STATUS_EVENTS,
                 status_callback_method="POST",

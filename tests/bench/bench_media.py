@@ -135,7 +135,7 @@ PAYLOAD_KEY = b'"payload": "'
 
 
 async def one_stream(
-    url: str, headers: dict, index: int, call_id: str, payloads: list[str], t0: float
+    url: str, headers: dict, index: int, parameters: dict, payloads: list[str], t0: float
 ) -> dict:
     sid = f"MZbench{index:04d}"
     sent_at: dict[int, float] = {}
@@ -159,7 +159,7 @@ async def one_stream(
             "callSid": f"CAbench{index:04d}",
             "tracks": ["inbound"],
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": {"call_id": call_id},
+            "customParameters": parameters,  # from the TwiML we handed "Twilio": call id, stream token
         },
     }
     ws.writer.write(
@@ -212,7 +212,7 @@ async def one_stream(
 
 
 def load_process(
-    url: str, headers: dict, indexes: list[int], call_ids: list[str], start_at: float, out
+    url: str, headers: dict, indexes: list[int], parameters: list[dict], start_at: float, out
 ) -> None:
     import resource
 
@@ -224,7 +224,7 @@ def load_process(
         loop = asyncio.get_running_loop()
         t0 = loop.time() + (start_at - time.time())
         results = await asyncio.gather(
-            *(one_stream(url, headers, i, c, payloads, t0) for i, c in zip(indexes, call_ids, strict=True)),
+            *(one_stream(url, headers, i, p, payloads, t0) for i, p in zip(indexes, parameters, strict=True)),
             return_exceptions=True,
         )
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -288,13 +288,13 @@ def start_server(app: str, env: dict, *, app_dir: Path) -> tuple[subprocess.Pope
     raise SystemExit(f"{app} did not start within 60 s")
 
 
-def drive(url: str, headers: dict, call_ids: list[str], pid: int) -> dict:
+def drive(url: str, headers: dict, parameters: list[dict], pid: int) -> dict:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 3  # every client process ready before the first frame
     groups = [list(range(STREAMS))[i::LOAD_PROCESSES] for i in range(LOAD_PROCESSES)]
     workers = [
-        ctx.Process(target=load_process, args=(url, headers, g, [call_ids[i] for i in g], start_at, out))
+        ctx.Process(target=load_process, args=(url, headers, g, [parameters[i] for i in g], start_at, out))
         for g in groups
     ]
     for worker in workers:
@@ -362,6 +362,7 @@ def main() -> int:
     from recordings.models import Recording, RecordingStatus
     from telephony.twilio.signature import twilio_sign
     from tests.factories import AgentFactory, CallFactory
+    from tests.telephony.streams import stream_parameters
     from wordcab_admin.kernel.public_url import public_url
 
     agent = AgentFactory(public_id="agent_bench", name="Bench")
@@ -370,6 +371,9 @@ def main() -> int:
         CallFactory(agent=agent, provider="twilio", status=CallStatus.RINGING, record=True)
         for _ in range(STREAMS)
     ]
+    # What Twilio reads from the TwiML we hand it for each call (the product renders it, issuing each call's
+    # single-use stream token) and sends back in the stream's `start`.
+    parameters = [stream_parameters(call) for call in calls]
     path = f"/v1/media/twilio?agent_id={agent.public_id}"
     headers = {"X-Twilio-Signature": twilio_sign(public_url(path, scheme="ws"), {})}
     print(f"media bench: {STREAMS} streams × 50 frames/s × {SECONDS:.0f} s, recording on", flush=True)
@@ -378,16 +382,14 @@ def main() -> int:
         "bench_media:echo_app", env, app_dir=Path(__file__).parent
     )
     try:
-        reference = drive(
-            f"ws://127.0.0.1:{reference_port}/echo", {}, [c.public_id for c in calls], reference_server.pid
-        )
+        reference = drive(f"ws://127.0.0.1:{reference_port}/echo", {}, parameters, reference_server.pid)
     finally:
         reference_server.terminate()
         reference_server.wait(timeout=15)
 
     server, port = start_server("wordcab_admin.asgi:application", env, app_dir=ROOT)
     try:
-        ours = drive(f"ws://127.0.0.1:{port}{path}", headers, [c.public_id for c in calls], server.pid)
+        ours = drive(f"ws://127.0.0.1:{port}{path}", headers, parameters, server.pid)
         deadline = time.monotonic() + 60
         while (
             Recording.objects.filter(status=RecordingStatus.RECORDING).exists()

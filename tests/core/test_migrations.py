@@ -286,7 +286,10 @@ def test_the_move_is_reversible_and_rows_survive_the_round_trip(migrate):
         "recording": old.get_model("calls", "Recording"),
     }
     for name, old_model in old_models.items():
-        assert same_rows(before[name], old_model) == before[name], name
+        # Columns a later migration added (the media stream's token, say) are not in this schema.
+        old_columns = {field.attname for field in old_model._meta.concrete_fields}
+        expected = [{c: v for c, v in row.items() if c in old_columns} for row in before[name]]
+        assert same_rows(expected, old_model) == expected, name
     old_call = old_models["call"].objects.get(pk=call.pk)
     assert old_call.campaign.public_id == "camp_round_trip"
     assert old_call.recording.pk == recording.pk

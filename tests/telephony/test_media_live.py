@@ -16,6 +16,7 @@ from recordings.services import recordings_storage
 from telephony.twilio.signature import twilio_sign
 from tests.e2e.conftest import _live_server_connections, live_asgi_url  # noqa: F401 -- fixtures shared with the browser tests
 from tests.factories import AgentFactory, CallFactory
+from tests.telephony.streams import stream_parameters
 from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
 from wordcab_admin.kernel.public_url import public_url
 
@@ -33,6 +34,7 @@ def test_a_real_twilio_like_client_streams_a_recorded_call_end_to_end(
     agent = AgentFactory(public_id="agent_live")
     call = CallFactory(agent=agent, provider="twilio", status=CallStatus.RINGING, record=True)
     opener = opener_create(actor=None, jurisdiction="", language="en-US", text="This call is recorded.")
+    parameters = stream_parameters(call)  # the TwiML we would hand Twilio for this call, as Twilio reads it
     path = f"/v1/media/twilio?agent_id={agent.public_id}"
     signature = twilio_sign(public_url(path, scheme="ws"), {})
     talk = tone_ulaw(frequency=440, seconds=8)
@@ -55,7 +57,7 @@ def test_a_real_twilio_like_client_streams_a_recorded_call_end_to_end(
                             "callSid": "CAlive",
                             "tracks": ["inbound"],
                             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                            "customParameters": {"call_id": call.public_id},
+                            "customParameters": parameters,
                         },
                     }
                 )

@@ -6,20 +6,29 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import math
+import secrets
 import time
 import wave
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from calls.lifecycle import EventIn, EventSource, call_events_apply
 from calls.models import Call, CallStatus
+from calls.services import call_place
 from compliance.models import ConsentOpener
 from compliance.openers import CONSENT_MARK, opener_create
 from recordings.models import Recording, RecordingStatus
 from recordings.services import recordings_storage
+from telephony.twilio.inbound import inbound_call_route
 from telephony.twilio.signature import twilio_sign
-from tests.factories import AgentFactory, CallFactory
+from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
+from tests.shared_fixtures import TWILIO_ACCOUNT
+from tests.telephony.fake_twilio import FakeTwilio as FakeTwilioApi
+from tests.telephony.streams import stream_parameters, twiml_parameters
 from wordcab_admin.asgi import application
 from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames, ulaw_to_pcm16
 from wordcab_admin.kernel.public_url import public_url
@@ -40,7 +49,8 @@ def signed_headers(path: str) -> list[tuple[bytes, bytes]]:
     return [(b"x-twilio-signature", twilio_sign(public_url(path, scheme="ws"), {}).encode())]
 
 
-def start_message(call: Call, *, stream_sid: str = "MZ0001") -> dict:
+def start_message(parameters: dict, *, stream_sid: str = "MZ0001") -> dict:
+    """Twilio's `start`, carrying back the custom parameters of the TwiML we handed it."""
     return {
         "event": "start",
         "sequenceNumber": "1",
@@ -51,7 +61,7 @@ def start_message(call: Call, *, stream_sid: str = "MZ0001") -> dict:
             "callSid": "CA123",
             "tracks": ["inbound"],
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": {"call_id": call.public_id, "agent_id": call.agent.public_id},
+            "customParameters": parameters,
         },
     }
 
@@ -81,10 +91,14 @@ class FakeTwilio:
         message.setdefault("sequenceNumber", str(self.sequence))
         await self.ws.send_to(text_data=json.dumps(message))
 
-    async def start(self, call: Call, stream_sid: str = "MZ0001") -> None:
+    async def start(self, call: Call, stream_sid: str = "MZ0001", *, parameters: dict | None = None) -> None:
+        """Start the stream of `call` with `parameters`, by default those of the TwiML the product renders
+        for it now (as if Twilio had just been handed it)."""
+        if parameters is None:
+            parameters = await sync_to_async(stream_parameters)(call)
         self.stream_sid = stream_sid
         await self.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        await self.send(start_message(call, stream_sid=stream_sid))
+        await self.send(start_message(parameters, stream_sid=stream_sid))
 
     def _take(self, message: dict) -> dict:
         self.outbound.append(message)
@@ -175,9 +189,8 @@ def opener(db):
 
 def a_call(**fields) -> Call:
     agent = fields.pop("agent", None) or AgentFactory(public_id="agent_media", name="Media bot")
-    return CallFactory(
-        agent=agent, provider="twilio", status=CallStatus.RINGING, jurisdiction="US-CA", **fields
-    )
+    fields.setdefault("status", CallStatus.RINGING)
+    return CallFactory(agent=agent, provider="twilio", jurisdiction="US-CA", **fields)
 
 
 def test_an_upgrade_without_a_valid_twilio_signature_is_refused(streaming):
@@ -241,6 +254,8 @@ def test_the_stream_plays_the_opener_then_its_mark_and_the_echo_proves_delivery(
     assert call.consent_opener["id"] == opener.pk
     assert call.consent_opener["text"] == opener.text
     assert call.status == CallStatus.COMPLETED
+    assert call.stream_started_at is not None
+    assert call.stream_token_hash == ""  # the token was consumed
 
 
 def test_a_call_that_ends_before_the_mark_echo_has_no_proof_of_consent(streaming, opener):
@@ -397,20 +412,17 @@ def test_one_broken_stream_does_not_disturb_another(streaming, opener):
     assert bad_call.status == CallStatus.IN_PROGRESS  # Twilio's status callback will end it
 
 
-def test_a_stream_for_a_call_of_another_agent_is_closed(streaming):
+def test_a_stream_for_a_call_of_another_agent_is_refused_and_writes_nothing(streaming, opener, refusals):
     call = a_call()
     other = AgentFactory(public_id="agent_other")
+    parameters = stream_parameters(call)  # even with the call's own valid token
+    token_hash = Call.objects.get(pk=call.pk).stream_token_hash
 
-    async def scenario():
-        twilio = FakeTwilio(other.public_id)
-        assert (await twilio.connect())[0]
-        await twilio.start(call)
-        output = await twilio.ws.receive_output(timeout=5)
-        return output["type"]
-
-    assert run(scenario()) == "websocket.close"
-    call.refresh_from_db()
-    assert call.status == CallStatus.RINGING
+    outputs = run(attempt_stream(other.public_id, parameters))
+    assert outputs == ["close"]
+    assert_untouched(call, status=CallStatus.RINGING)
+    assert Call.objects.get(pk=call.pk).stream_token_hash == token_hash  # not consumed by the refusal
+    assert "belongs to another agent" in refusals.text
 
 
 def test_a_key_press_clears_the_queue_and_the_demo_agent_answers(streaming):
@@ -508,3 +520,214 @@ def test_a_spool_that_cannot_be_written_leaves_the_call_unrecorded_but_streaming
     call.refresh_from_db()
     assert call.status == CallStatus.COMPLETED
     assert not Recording.objects.filter(call=call).exists()
+
+
+# --- Who may open a stream: an active call of the URL's agent, once, with the token of the latest TwiML ------
+
+
+async def attempt_stream(agent_id: str, parameters: dict, *, stream_sid: str = "MZattempt") -> list[str]:
+    """A stream opened with a valid signature for `agent_id`'s URL (it never changes, so anybody who
+    captured it has one) and started with `parameters`. Returns what we answered ("close" once we closed
+    it), then echoes the consent mark anyway, as a forger would, and hangs up."""
+    twilio = FakeTwilio(agent_id)
+    connected, _ = await twilio.connect()
+    assert connected  # the signature is valid: a stream is judged at its `start`
+    twilio.stream_sid = stream_sid
+    await twilio.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+    await twilio.send(start_message(parameters, stream_sid=stream_sid))
+    answered = []
+    while not await twilio.ws.receive_nothing(timeout=1):
+        output = await twilio.ws.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            answered.append("close")
+            break
+        answered.append(json.loads(output["text"])["event"])
+    await twilio.echo_mark(CONSENT_MARK)
+    await twilio.ws.receive_nothing(timeout=0.2)
+    await twilio.ws.disconnect()
+    return answered
+
+
+def assert_untouched(call: Call, *, status: str) -> None:
+    """Nothing a stream writes was written to `call`."""
+    stored = Call.objects.get(pk=call.pk)
+    assert stored.status == status
+    assert stored.consent_opener is None
+    assert stored.consent_delivered_at is None
+    assert stored.stream_started_at is None
+    assert not stored.events.filter(source="media_stream").exists()
+    assert not Recording.objects.filter(call=call).exists()
+
+
+async def stream_through(call: Call, parameters: dict) -> list[str]:
+    """A whole stream as Twilio runs it: start, the opener played and its mark echoed, stop."""
+    twilio = FakeTwilio(call.agent.public_id)
+    assert (await twilio.connect())[0]
+    await twilio.start(call, "MZreal", parameters=parameters)
+    await twilio.until_mark(CONSENT_MARK)
+    await talk_until_echoed(twilio, CONSENT_MARK)
+    await twilio.stop()
+    return twilio.echoed_marks
+
+
+def assert_streamed_with_proof(call: Call) -> None:
+    stored = Call.objects.get(pk=call.pk)
+    assert stored.status == CallStatus.COMPLETED
+    assert stored.consent_opener is not None
+    assert stored.consent_delivered_at is not None
+    assert stored.stream_started_at is not None
+
+
+@pytest.fixture
+def refusals(caplog):
+    with caplog.at_level(logging.WARNING, logger="telephony.twilio.media"):
+        yield caplog
+
+
+@pytest.mark.parametrize("token", ["issued", "absent"])
+def test_a_replayed_signature_naming_an_ended_call_is_refused_and_writes_nothing(
+    streaming, opener, refusals, token
+):
+    call = a_call(record=True)
+    parameters = stream_parameters(call)  # the TwiML handed to Twilio; then nobody answered
+    call_events_apply([EventIn(call_id=call.pk, status=CallStatus.NO_ANSWER, source=EventSource.TWILIO)])
+    if token == "absent":
+        del parameters["stream_token"]
+
+    assert run(attempt_stream(call.agent.public_id, parameters)) == ["close"]
+    assert_untouched(call, status=CallStatus.NO_ANSWER)
+    assert "the call has ended (no_answer)" in refusals.text
+    assert parameters.get("stream_token", "!") not in refusals.text  # a token is never logged
+
+
+def test_a_replay_of_a_finished_streams_start_is_refused_and_changes_nothing(streaming, opener, refusals):
+    call = a_call()
+    parameters = stream_parameters(call)
+    run(stream_through(call, parameters))
+    call.refresh_from_db()
+    evidence = (call.consent_opener, call.consent_delivered_at, call.stream_started_at, call.updated_at)
+
+    assert run(attempt_stream(call.agent.public_id, parameters, stream_sid="MZreplay")) == ["close"]
+    call.refresh_from_db()
+    assert (
+        call.consent_opener,
+        call.consent_delivered_at,
+        call.stream_started_at,
+        call.updated_at,
+    ) == evidence
+    assert not call.events.filter(payload__stream_sid="MZreplay").exists()
+    assert "the call has ended (completed)" in refusals.text
+
+
+def test_a_second_stream_with_the_same_token_is_refused(streaming, opener, refusals):
+    call = a_call()
+    parameters = stream_parameters(call)
+
+    async def scenario():
+        first = FakeTwilio(call.agent.public_id)
+        assert (await first.connect())[0]
+        await first.start(call, "MZfirst", parameters=parameters)
+        await first.until_mark(CONSENT_MARK)
+        second = await attempt_stream(call.agent.public_id, parameters, stream_sid="MZsecond")
+        await talk_until_echoed(first, CONSENT_MARK)
+        await first.stop()
+        return second
+
+    assert run(scenario()) == ["close"]
+    assert_streamed_with_proof(call)
+    starts = call.events.filter(provider_status="stream-start")
+    assert [event.payload["stream_sid"] for event in starts] == ["MZfirst"]
+    assert "the call already has a stream" in refusals.text
+
+
+@pytest.mark.parametrize("presented", ["absent", "empty", "wrong", "another call's", "not a string"])
+def test_a_stream_without_a_token_or_with_a_wrong_one_is_refused(streaming, opener, refusals, presented):
+    call = a_call()
+    parameters = stream_parameters(call)
+    forged = dict(parameters)
+    if presented == "absent":
+        del forged["stream_token"]
+    elif presented == "empty":
+        forged["stream_token"] = ""
+    elif presented == "wrong":
+        forged["stream_token"] = secrets.token_urlsafe(32)
+    elif presented == "another call's":
+        forged["stream_token"] = stream_parameters(a_call(agent=call.agent))["stream_token"]
+    else:
+        forged["stream_token"] = [parameters["stream_token"]]
+
+    assert run(attempt_stream(call.agent.public_id, forged)) == ["close"]
+    assert_untouched(call, status=CallStatus.RINGING)
+    assert "stream token" in refusals.text
+    # A bad guess does not burn the call's token: Twilio's own stream still starts.
+    assert run(stream_through(call, parameters)) == [CONSENT_MARK]
+    assert_streamed_with_proof(call)
+
+
+def test_after_a_resent_twiml_only_the_latest_token_opens_the_stream(streaming, opener):
+    call = a_call()
+    earlier = stream_parameters(call)  # our answer to a webhook that Twilio then retried
+    latest = stream_parameters(call)
+    assert earlier["stream_token"] != latest["stream_token"]
+
+    assert run(attempt_stream(call.agent.public_id, earlier)) == ["close"]
+    assert_untouched(call, status=CallStatus.RINGING)
+    run(stream_through(call, latest))
+    assert_streamed_with_proof(call)
+
+
+def test_a_mark_echo_after_the_call_ended_is_no_proof_of_consent(streaming, opener):
+    call = a_call()
+
+    async def scenario():
+        twilio = FakeTwilio(call.agent.public_id)
+        await twilio.connect()
+        await twilio.start(call)
+        await twilio.until_mark(CONSENT_MARK)
+        # Twilio's `completed` callback is applied before the opener's mark comes back.
+        await sync_to_async(call_events_apply)(
+            [EventIn(call_id=call.pk, status=CallStatus.COMPLETED, source=EventSource.TWILIO)]
+        )
+        await talk_until_echoed(twilio, CONSENT_MARK)
+        await twilio.stop()
+
+    run(scenario())
+    call.refresh_from_db()
+    assert call.status == CallStatus.COMPLETED
+    assert call.consent_opener is not None  # snapshotted while the call was in progress
+    assert call.consent_delivered_at is None
+
+
+def test_an_inbound_call_streams_with_the_token_of_its_voice_webhook_answer(streaming):
+    # Inbound calls stay `initiating` until their stream starts: no status callback moves them first.
+    opener_create(actor=None, jurisdiction="", language="en-US", text="This call is recorded.")
+    agent = AgentFactory(public_id="agent_media")
+    PhoneNumberFactory(number="+14155550111", agent=agent, provider="twilio")
+    answer = inbound_call_route(
+        call_sid="CA" + "e" * 32, to_number="+14155550111", from_number="+12125550100"
+    )
+    call = Call.objects.select_related("agent").get(provider_call_id="CA" + "e" * 32)
+    assert call.status == CallStatus.INITIATING
+
+    run(stream_through(call, twiml_parameters(answer)))
+    assert_streamed_with_proof(call)
+
+
+def test_an_outbound_call_streams_with_the_token_of_the_twiml_sent_to_calls_create(
+    streaming, opener, settings
+):
+    # The stream may connect before Twilio's `ringing` callback is applied: the call is still `initiating`.
+    api = FakeTwilioApi().start()
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_API_BASE_URL = TWILIO_ACCOUNT, api.base_url
+    try:
+        call = a_call(status=CallStatus.INITIATING, from_number="+14155559999")
+        call_place(call_id=call.pk)
+        (create,) = api.creates()
+    finally:
+        api.stop()
+    parameters = twiml_parameters(create["form"]["Twiml"][0])
+    assert parameters["call_id"] == call.public_id
+    assert Call.objects.get(pk=call.pk).status == CallStatus.INITIATING
+
+    run(stream_through(call, parameters))
+    assert_streamed_with_proof(call)

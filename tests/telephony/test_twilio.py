@@ -1,19 +1,22 @@
 """The Twilio provider against a local fake of Twilio's API, and POST /v1/twilio/status."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from agents.models import Provider
 from calls.models import Call, CallEvent, CallStatus, Direction
 from calls.providers import ProviderUnavailable
-from calls.services import call_place, call_provider_hangup
+from calls.services import call_place, call_provider_hangup, stream_token_digest
 from calls.tasks import place
 from telephony.twilio.signature import twilio_sign
 from tests.factories import AgentFactory, CallFactory
 from tests.shared_fixtures import TWILIO_ACCOUNT as ACCOUNT
 from tests.telephony.fake_twilio import FakeTwilio
+from tests.telephony.streams import twiml_parameters
 from wordcab_admin.kernel.public_url import public_url
+
+FORM = "application/x-www-form-urlencoded"
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +41,7 @@ def post_status(client, params, *, call=None, signature=None):
         headers["HTTP_X_TWILIO_SIGNATURE"] = twilio_sign(public_url(path), params)
     elif signature:
         headers["HTTP_X_TWILIO_SIGNATURE"] = signature
-    return client.post(path, params, **headers)
+    return client.post(path, urlencode(params), content_type=FORM, **headers)  # as Twilio posts it
 
 
 def test_placing_a_call_creates_it_through_the_twilio_api_with_stream_twiml_callbacks_and_amd(fake_twilio):
@@ -55,6 +58,8 @@ def test_placing_a_call_creates_it_through_the_twilio_api_with_stream_twiml_call
         in form["Twiml"][0]
     )
     assert f'<Parameter name="call_id" value="{call.public_id}"' in form["Twiml"][0]
+    token = twiml_parameters(form["Twiml"][0])["stream_token"]  # the stream's single-use token
+    assert Call.objects.get(pk=call.pk).stream_token_hash == stream_token_digest(token)
     callback = urlsplit(form["StatusCallback"][0])
     assert (callback.netloc, callback.path) == ("calls.example.com", "/v1/twilio/status")
     assert parse_qs(callback.query) == {"call_id": [call.public_id]}
@@ -87,6 +92,9 @@ def test_a_twilio_outage_is_retried_and_the_call_stays_initiating(fake_twilio):
     call.refresh_from_db()
     assert (call.status, call.provider_call_id) == (CallStatus.INITIATING, None)
     assert call_place(call_id=call.pk).startswith("CA")  # the retry goes through
+    # Only the TwiML of the placing that went through can open the stream.
+    tokens = [twiml_parameters(r["form"]["Twiml"][0])["stream_token"] for r in fake_twilio.creates()]
+    assert Call.objects.get(pk=call.pk).stream_token_hash == stream_token_digest(tokens[-1])
 
 
 def test_a_provider_that_stays_down_fails_the_call_after_the_last_retry(fake_twilio, monkeypatch):

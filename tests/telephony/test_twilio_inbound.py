@@ -2,11 +2,13 @@
 
 import logging
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client, override_settings
 
 from calls.models import Call, CallStatus, Direction
+from calls.services import stream_token_digest
 from telephony.twilio.signature import twilio_sign
 from tests.factories import AgentFactory, PhoneNumberFactory
 
@@ -38,7 +40,8 @@ def post_voice(params: dict, *, signature: str | None = "sign", signed_url: str 
         headers["HTTP_X_TWILIO_SIGNATURE"] = twilio_sign(signed_url, params)
     elif signature is not None:
         headers["HTTP_X_TWILIO_SIGNATURE"] = signature
-    return Client(enforce_csrf_checks=True).post(URL, params, **headers)
+    form = "application/x-www-form-urlencoded"  # as Twilio posts it
+    return Client(enforce_csrf_checks=True).post(URL, urlencode(params), content_type=form, **headers)
 
 
 @pytest.fixture
@@ -63,7 +66,11 @@ def test_a_signed_call_to_an_assigned_number_is_connected_to_its_agent_over_medi
     assert stream.get("url") == "wss://admin.example.com/v1/media/twilio?agent_id=agent_abc"
     parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
     call = Call.objects.get()
+    token = parameters.pop("stream_token")
     assert parameters == {"call_id": call.public_id, "agent_id": "agent_abc", "direction": "inbound"}
+    # A single-use stream token: only its hash is stored.
+    assert len(token) >= 43
+    assert call.stream_token_hash == stream_token_digest(token) != token
 
 
 def test_the_inbound_call_is_recorded_with_the_agents_defaults(routed, db):
@@ -95,11 +102,14 @@ def test_a_repeated_webhook_for_the_same_call_sid_creates_one_call(routed, db):
     first = parse(post_voice(webhook_params()))
     again = parse(post_voice(webhook_params()))
     assert Call.objects.count() == 1
-    ids = [
-        {p.get("name"): p.get("value") for p in r.findall("./Connect/Stream/Parameter")}["call_id"]
+    parameters = [
+        {p.get("name"): p.get("value") for p in r.findall("./Connect/Stream/Parameter")}
         for r in (first, again)
     ]
-    assert ids[0] == ids[1] == Call.objects.get().public_id
+    assert parameters[0]["call_id"] == parameters[1]["call_id"] == Call.objects.get().public_id
+    # The answer Twilio acts on is the latest: its token replaced the first one.
+    assert parameters[0]["stream_token"] != parameters[1]["stream_token"]
+    assert Call.objects.get().stream_token_hash == stream_token_digest(parameters[1]["stream_token"])
 
 
 def test_a_wrong_signature_is_a_403_and_creates_nothing(routed, db):
