@@ -2,7 +2,12 @@
 
 import csv
 import io
+import itertools
 import re
+from typing import IO
+
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 
 NUMBER_HEADERS = (
     "phone_number",
@@ -21,6 +26,10 @@ class UnreadableFile(ValueError):
     pass
 
 
+class FileTooLarge(UnreadableFile):
+    pass
+
+
 def entries_from_text(text: str) -> list[tuple[int, str]]:
     """One number per line; commas or semicolons may separate several on a line (row = line number)."""
     entries = []
@@ -28,38 +37,65 @@ def entries_from_text(text: str) -> list[tuple[int, str]]:
         for part in re.split(r"[;,\t]", line):
             if part.strip():
                 entries.append((line_no, part.strip()))
-    if len(entries) > MAX_ROWS:
-        raise UnreadableFile(f"At most {MAX_ROWS} numbers at a time; this list has {len(entries)}.")
+                if len(entries) > MAX_ROWS:
+                    raise UnreadableFile(f"At most {MAX_ROWS} numbers at a time; this list has more.")
     return entries
 
 
+def entries_from_upload(upload: UploadedFile, *, max_bytes: int) -> list[tuple[int, str]]:
+    """The phone column of an uploaded CSV, refused by its size before a byte of it is read, then read as a
+    stream: memory stays flat whatever the file (Django keeps one over FILE_UPLOAD_MAX_MEMORY_SIZE on disk)."""
+    if upload.size is None or upload.size > max_bytes:
+        size = "of unknown size" if upload.size is None else filesizeformat(upload.size)
+        raise FileTooLarge(
+            f"The file is {size}; a CSV of numbers may be at most {filesizeformat(max_bytes)}"
+            f" (at most {MAX_ROWS} rows)."
+        )
+    upload.file.seek(0)
+    return entries_from_stream(upload.file)
+
+
 def entries_from_csv(data: bytes) -> list[tuple[int, str]]:
-    """The phone column of a CSV (header optional; comma or semicolon). A header row counts as row 1."""
+    """entries_from_stream of CSV already in memory."""
+    return entries_from_stream(io.BytesIO(data))
+
+
+def entries_from_stream(stream: IO[bytes]) -> list[tuple[int, str]]:
+    """The phone column of a CSV (header optional; comma or semicolon). A header row counts as row 1.
+
+    Read row by row and given up at the first row past MAX_ROWS: a file of a million rows costs no more
+    than one of MAX_ROWS. The stream is left open (it is the upload's)."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        text = data.decode("utf-8-sig")
+        return _entries(text)
     except UnicodeDecodeError:
         raise UnreadableFile(
             "The file is not UTF-8 text; export it from your spreadsheet as CSV UTF-8."
         ) from None
-    lines = text.splitlines()
-    if not lines:
-        return []
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
         raise UnreadableFile(f"The file is not a CSV we can read ({exc}).") from None
-    if len(rows) > MAX_ROWS + 1:
-        raise UnreadableFile(f"At most {MAX_ROWS} rows at a time; this file has {len(rows)}.")
-    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    finally:
+        text.detach()
+
+
+def _entries(text: io.TextIOWrapper) -> list[tuple[int, str]]:
+    first_line = text.readline()
+    if not first_line:
+        return []
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    rows = enumerate(csv.reader(itertools.chain([first_line], text), delimiter=delimiter), start=1)
+    _, first = next(rows)
+    header = [cell.strip().lower() for cell in first]
     column = next((header.index(h) for h in NUMBER_HEADERS if h in header), None)
     start = 1 if column is not None else 0
     if column is None:
         column = 0
-        if rows and rows[0] and not any(ch.isdigit() for ch in rows[0][0]):
+        if first and not any(ch.isdigit() for ch in first[0]):
             start = 1  # a header we do not recognize: the first column holds the numbers
     entries = []
-    for index, row in enumerate(rows[start:], start=start + 1):
+    for index, row in itertools.chain([] if start else [(1, first)], rows):
+        if index > MAX_ROWS + 1:  # a header and MAX_ROWS numbers at most; nothing past this is read
+            raise UnreadableFile(f"At most {MAX_ROWS} rows at a time; this file has more.")
         value = row[column].strip() if column < len(row) else ""
         if value:
             entries.append((index, value))

@@ -319,8 +319,8 @@ def number_bulk_preview(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             upload = form.cleaned_data.get("file")
-            entries = (
-                bulk.entries_from_csv(upload.read())
+            entries = (  # the file is capped by its size, then read as a stream up to MAX_ROWS rows
+                bulk.entries_from_upload(upload, max_bytes=settings.BULK_CSV_MAX_BYTES)
                 if upload
                 else bulk.entries_from_text(form.cleaned_data["numbers"])
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import phonenumbers
@@ -22,7 +23,7 @@ from calls.models import CallEvent
 from calls.serializers import CallOutput
 from calls.services import CONTEXT_MAX_BYTES, call_create, call_get, calls_for_display
 from wordcab_admin.kernel.errors import DomainError
-from wordcab_admin.kernel.validation import validated
+from wordcab_admin.kernel.validation import MAX_JSON_DEPTH, nests_deeper_than, surrogate_in, validated
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -84,14 +85,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _strings(value: Any) -> Iterator[str]:
+    """Every key and string in a parsed JSON value, without recursion (its depth is the sender's)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from item.keys()
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 class ContextField(serializers.JSONField):
@@ -99,19 +104,27 @@ class ContextField(serializers.JSONField):
         "not_object": "context must be a JSON object.",
         "too_large": "context is {size} bytes as JSON; at most 16384 are allowed.",
         "null_characters_not_allowed": "Null characters are not allowed in context.",
+        "too_deep": f"context nests deeper than {MAX_JSON_DEPTH} levels.",
+        "surrogate_characters_not_allowed": "context holds a lone surrogate (U+{code_point:X}), which is "
+        "not a character: send text as UTF-8, or pair the \\u escapes.",
     }
 
     def to_internal_value(self, data: Any) -> dict:
         if isinstance(data, str):  # a form post carries JSON text
             try:
                 data = json.loads(data) if data.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past the parser's stack
                 self.fail("invalid")
+        if nests_deeper_than(data):  # the API's parser refused it already; a form post was not parsed
+            self.fail("too_deep")
         value = super().to_internal_value(data)
         if not isinstance(value, dict):
             self.fail("not_object")
-        if _holds_nul(value):  # PostgreSQL's jsonb cannot store U+0000, in a key or a value
-            self.fail("null_characters_not_allowed")
+        for text in _strings(value):
+            if "\x00" in text:  # PostgreSQL's jsonb cannot store U+0000, in a key or a value
+                self.fail("null_characters_not_allowed")
+            if surrogate := surrogate_in(text):  # nor can UTF-8 (jsonb, our own answer) hold "\ud800"
+                self.fail("surrogate_characters_not_allowed", code_point=ord(surrogate))
         size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
         if size > CONTEXT_MAX_BYTES:
             self.fail("too_large", size=size)

@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,20 +19,34 @@ from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.fastpath.db_threads import run_db_batched
 from wordcab_admin.kernel.public_url import public_url
 
+FORM = "application/x-www-form-urlencoded"
+UNSUPPORTED_MEDIA_TYPE = "Twilio posts application/x-www-form-urlencoded; nothing else is read here."
+
+
+def _is_form(request: HttpRequest) -> bool:
+    """Twilio posts its webhooks as a plain form. Any other body (JSON, multipart) is refused before a byte
+    of it is read: the signature covers the form's fields, so nothing may be parsed before it is checked."""
+    return request.content_type == FORM
+
 
 class TwilioVoiceWebhook(APIView):
-    """Twilio's inbound voice webhook. Authenticated by X-Twilio-Signature alone: no API key, no CSRF."""
+    """Twilio's inbound voice webhook. Authenticated by X-Twilio-Signature alone: no API key, no CSRF.
+
+    Only a form is parsed (415 for anything else), and the signature over its fields is checked first."""
 
     authentication_classes: list = []
     permission_classes: list = []
+    parser_classes = [FormParser]
 
     @extend_schema(
         operation_id="twilio_voice",
         request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={(200, "text/xml"): OpenApiTypes.STR, 403: OpenApiTypes.OBJECT},
+        responses={(200, "text/xml"): OpenApiTypes.STR, 403: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
         auth=[],
     )
     def post(self, request: Request) -> HttpResponse | Response:
+        if not _is_form(request._request):
+            return Response(error_body("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE), status=415)
         answer = inbound_voice_answer(
             path=request.get_full_path(),
             params=request.POST.dict(),
@@ -50,6 +65,8 @@ async def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     """POST /v1/twilio/status: Twilio's call status callbacks (and async AMD results), signature-checked.
 
     Outbound calls carry our id in the callback URL (`?call_id=`); inbound calls are found by CallSid."""
+    if not _is_form(request):
+        return JsonResponse(error_body("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE), status=415)
     url = public_url(request.get_full_path())
     params = request.POST.dict()
     if not twilio_signature_valid(url, params, request.headers.get("X-Twilio-Signature")):

@@ -3,6 +3,7 @@ event's own result, one bad event failing alone, and the live call object built 
 
 import asyncio
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.test import AsyncClient
@@ -157,7 +158,12 @@ def test_concurrent_status_callbacks_are_grouped_into_batches_and_all_land(monke
             path = f"/v1/twilio/status?call_id={call.public_id}"
             params = {"CallSid": call.provider_call_id, "CallStatus": status, "SequenceNumber": str(sequence)}
             signature = twilio_sign(public_url(path), params)
-            response = await client.post(path, params, headers={"X-Twilio-Signature": signature})
+            response = await client.post(
+                path,
+                urlencode(params),
+                content_type="application/x-www-form-urlencoded",
+                headers={"X-Twilio-Signature": signature},
+            )
             return response.status_code
 
         codes = []
