@@ -2,8 +2,14 @@
 
 Authentication: the session cookie (AuthMiddlewareStack), or `Authorization: Bearer <api key>` on the
 upgrade request. Anything else is accepted and then closed with 4401 (a close code needs an accepted
-socket); a signed-in user without a role gets 4403, and so does a session-authenticated upgrade from a
-foreign Origin. Optional filters in the query string: `agent_id`, `campaign_id`, `call_id`.
+socket); a signed-in user without a role gets 4403, and so does a session-authenticated upgrade from
+another origin than the site's own or a trusted one (scheme, host and port compared: live/origins.py).
+Optional filters in the query string: `agent_id`, `campaign_id`, `call_id`.
+
+A socket lives no longer than its credentials (live/principals.py): revoking its key, signing its session
+out, deactivating its user or changing the user's role closes it within moments with 4401 (a notice on
+the channel layer reaches every process's hub), and each hub re-checks its sockets' principals every
+PRINCIPAL_RECHECK_SECONDS (4401, or 4403 for a user left without a role that may view).
 
 Messages (text frames, JSON):
     {"type": "call.updated", "call": {…the call object, as GET /v1/calls/{id}…}}
@@ -26,25 +32,33 @@ import contextlib
 import logging
 import uuid
 import weakref
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from live.publisher import LIVE_GROUP
-from wordcab_admin.kernel.accounts import api_key_authenticate
+from live.origins import origin_allowed
+from live.principals import (
+    CHECK,
+    CLOSE,
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    Principal,
+    may_view,
+    principals_check,
+)
+from live.publisher import LIVE_GROUP, PRINCIPALS_MESSAGE_TYPE
+from wordcab_admin.kernel.accounts import ApiKey, api_key_authenticate
 from wordcab_admin.kernel.fastpath.layer_receive import receive_many
-from wordcab_admin.kernel.roles import Capability, can
+from wordcab_admin.kernel.roles import Role, role_of
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_UNAVAILABLE = 1011  # the server cannot serve live updates right now (Redis is down)
 
@@ -53,21 +67,25 @@ MAX_WINDOW_SECONDS = 0.2
 FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
 MEMBERSHIP_REFRESH_SECONDS = 3600
 MAX_BACKLOG = 5000  # messages waiting for one slow connection before it is told to resync
+PRINCIPAL_RECHECK_SECONDS = 5.0  # how often a hub re-validates its sockets' principals from the database
 FILTERS = ("agent_id", "campaign_id", "call_id")
 
 
 class Subscriber:
-    """One websocket connection as the hub sees it: its filters and its send queue."""
+    """One websocket connection as the hub sees it: who watches (its principal), its filters and its send
+    queue."""
 
-    __slots__ = ("backlog", "busy", "filters", "hub", "key", "send", "__weakref__")
+    __slots__ = ("backlog", "busy", "closed", "filters", "hub", "key", "principal", "send", "__weakref__")
 
-    def __init__(self, hub: Hub, send, filters: dict[str, str]) -> None:
+    def __init__(self, hub: Hub, send, filters: dict[str, str], principal: Principal) -> None:
         self.hub = hub
         self.send = send
         self.filters = filters
+        self.principal = principal
         self.key = tuple(sorted(filters.items()))
         self.backlog: list[str] = []
         self.busy = False
+        self.closed = False
 
     def wants(self, event: dict) -> bool:
         return all(event.get(name) == value for name, value in self.filters.items())
@@ -76,9 +94,7 @@ class Subscriber:
         if self.busy:  # the previous frame is still being written: keep order, send it all next
             self.backlog.extend(texts)
             if len(self.backlog) > MAX_BACKLOG:
-                self.backlog.clear()
-                self.hub.leave(self)
-                self.hub.loop.create_task(self._close_slow())
+                self.close(CLOSE_TOO_SLOW)
             return
         self.busy = True
         self.hub.loop.create_task(self._write(frame))
@@ -86,7 +102,7 @@ class Subscriber:
     async def _write(self, frame: str) -> None:
         try:
             await self.send({"type": "websocket.send", "text": frame})
-            while self.backlog:
+            while self.backlog and not self.closed:
                 texts, self.backlog = self.backlog, []
                 await self.send({"type": "websocket.send", "text": frame_text(texts)})
         except (OSError, RuntimeError):  # the client went away mid-send; disconnect() cleans up
@@ -94,9 +110,18 @@ class Subscriber:
         finally:
             self.busy = False
 
-    async def _close_slow(self) -> None:
+    def close(self, code: int) -> None:
+        """Stop feeding this connection at once (nothing more is sent, not even its backlog) and close it."""
+        if self.closed:
+            return
+        self.closed = True
+        self.backlog.clear()
+        self.hub.leave(self)
+        self.hub.loop.create_task(self._close(code))
+
+    async def _close(self, code: int) -> None:
         with contextlib.suppress(OSError, RuntimeError):
-            await self.send({"type": "websocket.close", "code": CLOSE_TOO_SLOW})
+            await self.send({"type": "websocket.close", "code": code})
 
 
 def frame_text(texts: list[str]) -> str:
@@ -120,6 +145,7 @@ class Hub:
         self.channel_name: str | None = None
         self.receiver: asyncio.Task | None = None
         self.refresher: asyncio.Task | None = None
+        self.rechecker: asyncio.Task | None = None
         self.lock = asyncio.Lock()
         self.frames_sent = 0
 
@@ -133,6 +159,7 @@ class Hub:
                 await layer.group_add(LIVE_GROUP, self.channel_name)
                 self._start_receiver(layer, self.channel_name)
                 self.refresher = self.loop.create_task(self._keep_membership(layer, self.channel_name))
+                self.rechecker = self.loop.create_task(self._recheck_forever())
             self.subscribers.add(subscriber)
 
     def leave(self, subscriber: Subscriber) -> None:
@@ -151,6 +178,7 @@ class Hub:
             )
             receiver.cancel()
             self.refresher.cancel()
+            self.rechecker.cancel()
             await get_channel_layer().group_discard(LIVE_GROUP, channel_name)
 
     def _start_receiver(self, layer, channel_name: str) -> None:
@@ -187,9 +215,50 @@ class Hub:
                     await layer.group_add(LIVE_GROUP, channel_name)
                 continue
             for message in messages:
-                self.pending.extend(message.get("events") or ())
+                if message.get("type") == PRINCIPALS_MESSAGE_TYPE:
+                    self.principals_notified(message.get("events") or ())
+                else:
+                    self.pending.extend(message.get("events") or ())
             if self.pending:
                 self._schedule_flush()
+
+    def principals_notified(self, notices) -> None:
+        """A principal's credentials ended somewhere (live/principals.py): close its sockets here, or re-check
+        them now. Rare, so a scan of the subscribers is fine."""
+        for notice in notices:
+            matching = [s for s in self.subscribers if s.principal.matches(notice)]
+            if not matching:
+                continue
+            if notice.get("action") == CLOSE:
+                for subscriber in matching:
+                    subscriber.close(CLOSE_UNAUTHENTICATED)
+            elif notice.get("action") == CHECK:
+                self.loop.create_task(self.recheck(matching))
+
+    async def _recheck_forever(self) -> None:
+        """Every PRINCIPAL_RECHECK_SECONDS, re-validate the principal of every socket of this hub, in one
+        batch of queries: this catches what no notice announces (a session deleted or expired, a bulk
+        UPDATE, a notice lost while Redis was away). The fan-out itself does no database work."""
+        while True:
+            await asyncio.sleep(PRINCIPAL_RECHECK_SECONDS)
+            await self.recheck(list(self.subscribers))
+
+    async def recheck(self, subscribers: list[Subscriber]) -> None:
+        principals = {s.principal for s in subscribers if not s.closed}
+        if not principals:
+            return
+        try:
+            verdicts = await database_sync_to_async(principals_check, thread_sensitive=False)(principals)
+        except DatabaseError as exc:  # the database is away: keep watching, and ask again next time
+            logger.warning("live hub: could not re-check the watchers' credentials: %s", exc)
+            return
+        except Exception:  # a bug must not end the re-checks for good: log it loudly, try again next time
+            logger.exception("live hub: re-checking the watchers' credentials failed")
+            return
+        for subscriber in subscribers:
+            code = verdicts.get(subscriber.principal)
+            if code is not None and subscriber in self.subscribers:
+                subscriber.close(code)
 
     def window(self) -> float:
         """How long updates gather before a frame goes out: more connections or a lagging event loop (a busy
@@ -244,24 +313,13 @@ def bearer_token(scope: dict) -> str | None:
 
 
 @database_sync_to_async
-def _user_for_key(raw: str):
-    key = api_key_authenticate(raw)
-    return key.user if key else None
+def _key_for(raw: str) -> ApiKey | None:
+    return api_key_authenticate(raw)
 
 
 @database_sync_to_async
-def _may_view(user) -> bool:
-    return can(user, Capability.VIEW)
-
-
-def origin_allowed(scope: dict) -> bool:
-    """Browsers send Origin; a session-authenticated upgrade from another site is refused (CSWSH).
-    Clients that are not browsers send none, and are let through to the role check."""
-    origin = next((v for n, v in scope.get("headers", ()) if n == b"origin"), None)
-    if origin is None:
-        return True
-    checker = AllowedHostsOriginValidator(None)  # reads ALLOWED_HOSTS now, not at import
-    return checker.valid_origin(urlparse(origin.decode("latin-1")))
+def _role_of(user) -> Role | None:
+    return role_of(user)
 
 
 class CallsConsumer(AsyncWebsocketConsumer):
@@ -271,22 +329,31 @@ class CallsConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         token = bearer_token(self.scope)
+        api_key_id = session_key = None
         if token is not None:
-            user = await _user_for_key(token)
+            key = await _key_for(token)
+            user, api_key_id = (key.user, key.pk) if key else (None, None)
             via_session = False
         else:
             user = self.scope.get("user") or AnonymousUser()
+            session_key = getattr(self.scope.get("session"), "session_key", None)
             via_session = True
         if user is None or not user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
-        if (via_session and not origin_allowed(self.scope)) or not await _may_view(user):
+        if via_session and not origin_allowed(self.scope):
             await self.refuse(CLOSE_FORBIDDEN)
             return
+        role = await _role_of(user)
+        if not may_view(role):
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        # Who watches, as the hub re-checks it and as notices of ended credentials name it.
+        principal = Principal(user_id=user.pk, api_key_id=api_key_id, session_key=session_key, role=role)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         filters = {name: query[name][0] for name in FILTERS if query.get(name) and query[name][0]}
         hub = hub_for_this_loop()
-        subscriber = Subscriber(hub, self.base_send, filters)
+        subscriber = Subscriber(hub, self.base_send, filters, principal)
         try:
             # Subscribed before the client sees the socket open, so that it may resynchronize then.
             await hub.join(subscriber)

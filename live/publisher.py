@@ -4,7 +4,11 @@ and sends them, with the counts of their campaigns, to every web process's hub.
 Each update is serialized to JSON text once, here, and sent through the channels-redis layer to the
 group `live.calls`. The members of that group are not the websocket connections but one hub per web
 process (live/consumers.py), which fans the ready-made text out to its own connections. So an update
-costs one serialization and one Redis message per web process, however many people are watching."""
+costs one serialization and one Redis message per web process, however many people are watching.
+
+It also broadcasts, on the same group with a message type of their own, the notices of live/principals.py
+that a watcher's credentials ended (a key revoked, a sign-out…), so that every process's hub closes that
+watcher's sockets."""
 
 import json
 from collections.abc import Iterable
@@ -20,7 +24,10 @@ from wordcab_admin.kernel.fastpath.layer_publisher import PUBLISH_TIMEOUT_SECOND
 
 LIVE_GROUP = "live.calls"
 LAYER_MESSAGE_TYPE = "live.events"
+# Notices that a principal's credentials ended (live/principals.py): the hubs close or re-check its sockets.
+PRINCIPALS_MESSAGE_TYPE = "live.principals"
 _publisher = PublisherPerProcess(group=LIVE_GROUP, message_type=LAYER_MESSAGE_TYPE)
+_principals_publisher = PublisherPerProcess(group=LIVE_GROUP, message_type=PRINCIPALS_MESSAGE_TYPE)
 
 
 def calls_changed_send(
@@ -79,6 +86,15 @@ def live_events_send(events: list[dict]) -> None:
         _publisher.get().submit(events)
 
 
+def principal_notices_send(notices: list[dict]) -> None:
+    """Queue notices for every web process's hub (live/principals.py says what they hold), on a publisher
+    of their own: one group_send per batch, like the events, without waiting for Redis. A notice that is
+    lost (Redis away) is made up for by each hub's periodic re-check."""
+    if notices and get_channel_layer() is not None:
+        _principals_publisher.get().submit(notices)
+
+
 def live_events_flush(timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
     """Wait until everything queued so far has been handed to Redis (tests; process exit)."""
     _publisher.flush(timeout)
+    _principals_publisher.flush(timeout)
