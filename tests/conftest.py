@@ -1,15 +1,17 @@
 """The cast, each with what they may do, and the real components tests lean on."""
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
+from redis.exceptions import RedisError
 from rest_framework.test import APIClient
 
 from tests.factories import AgentFactory, UserFactory
-from wordcab_admin.kernel.accounts import api_key_create
+from wordcab_admin.kernel.accounts import api_key_create, api_key_lockout_clear
 from wordcab_admin.kernel.roles import Role
 
 # Carriers and recording stores, shared by the calls, telephony, recordings and live folders.
@@ -137,3 +139,12 @@ def hot_db_work_in_the_request_thread(settings):
     """Tests wrap each test in a transaction that only the test's own connection sees, so webhook
     database work runs in the request's thread here; tests/core/test_hot_db_threads.py covers the threads."""
     settings.HOT_DB_THREADS = 0
+
+
+@pytest.fixture(autouse=True)
+def no_api_key_lockout_carried_over() -> Iterator[None]:
+    """Failed API key lookups are counted per address in Redis, which outlives each test's database: the
+    test client's address starts every test with a clean count, whatever an earlier test sent."""
+    yield
+    with contextlib.suppress(RedisError, OSError):
+        api_key_lockout_clear("127.0.0.1")

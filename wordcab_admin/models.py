@@ -1,5 +1,6 @@
-"""The wordcab_admin app's models: the API key, defined with its services in the kernel."""
+"""The wordcab_admin app's models: the API key and the account state, defined with their services in the
+kernel."""
 
-from wordcab_admin.kernel.accounts import ApiKey
+from wordcab_admin.kernel.accounts import AccountState, ApiKey
 
-__all__ = ["ApiKey"]
+__all__ = ["AccountState", "ApiKey"]

@@ -20,6 +20,12 @@ urlpatterns = [
     path("settings/users/", views.users_page, name="users"),
     path("settings/users/create", views.user_create_view, name="user_create"),
     path("settings/users/<int:user_id>/role", views.user_role_view, name="user_role"),
+    path("settings/users/<int:user_id>/active", views.user_active_view, name="user_active"),
+    path(
+        "settings/users/<int:user_id>/one-time-password",
+        views.user_one_time_password_view,
+        name="user_one_time_password",
+    ),
     path("v1/", include("wordcab_admin.api.urls")),
     path("", include("agents.urls")),
     path("", include("calls.urls")),

@@ -23,6 +23,7 @@ ERROR_STATUSES = {
     "401": "Missing, invalid or revoked API key",
     "403": "The caller's role does not allow this",
     "404": "No such object (or not visible to the caller)",
+    "429": "Too many unknown API keys from the caller's address: every key is refused until Retry-After",
 }
 
 

@@ -1,18 +1,31 @@
-"""API keys and the first admin: the ApiKey model (app label `wordcab_admin`; wordcab_admin/models.py
-registers it), creation, lookup and revocation, shared by the command, the UI, DRF and the websockets."""
+"""API keys, users and the first admin: the ApiKey and AccountState models (app label `wordcab_admin`;
+wordcab_admin/models.py registers them); key creation, lookup (with its lockout per client address) and
+revocation, shared by the command, the UI, DRF and the websockets; users with one-time passwords,
+deactivation."""
 
 import hashlib
+import logging
+import math
 import secrets
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
+from axes.utils import reset as sign_in_failures_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
+from wordcab_admin.kernel.audit import audit_record
+from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.roles import Role
+
+log = logging.getLogger(__name__)
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -66,8 +79,90 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     return key
 
 
+class TooManyFailures(DomainError):
+    """Too many unknown keys from one address: every key from it is refused for a while (429)."""
+
+    status, code = 429, "too_many_failures"
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"Too many failed API key attempts from your address; try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+def _lockout_cache_keys(address: str | None) -> tuple[str, str]:
+    address = address or "unknown"
+    return f"auth:api-key-failures:{address}", f"auth:api-key-lockout:{address}"
+
+
+def api_key_lockout_left(address: str | None) -> int:
+    """Seconds until keys from `address` are looked up again; 0 when it is not locked out."""
+    until = cache.get(_lockout_cache_keys(address)[1])
+    return 0 if until is None else max(1, math.ceil(until - time.time()))
+
+
+def api_key_failure_record(address: str | None) -> int:
+    """Count a failed key lookup from `address` in the cache that every web process shares. At the
+    API_KEY_FAILURE_LIMIT-th failure within API_KEY_FAILURE_WINDOW_SECONDS the address is locked out for
+    API_KEY_LOCKOUT_SECONDS, audited once; answer the seconds left of the lockout (0: not locked out)."""
+    failures_key, lockout_key = _lockout_cache_keys(address)
+    cache.add(failures_key, 0, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:  # the window ended between add and incr
+        cache.add(failures_key, 1, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS)
+        failures = 1
+    if failures < settings.API_KEY_FAILURE_LIMIT:
+        return 0
+    seconds = settings.API_KEY_LOCKOUT_SECONDS
+    if cache.add(lockout_key, time.time() + seconds, timeout=seconds):  # the first one locks, and audits
+        cache.delete(failures_key)  # after the lockout, a fresh count
+        audit_record(
+            actor=None, action="auth.api_key_locked_out", object_type="address",
+            object_id=(address or "unknown")[:64], after={"failures": failures, "lockout_seconds": seconds},
+        )  # fmt: skip
+    return api_key_lockout_left(address) or seconds
+
+
+def api_key_lockout_clear(address: str | None) -> None:
+    """Forget the failures and the lockout of `address` (an admin's shell; tests)."""
+    cache.delete_many(list(_lockout_cache_keys(address)))
+
+
+def api_key_authenticate_from(raw: str, *, address: str | None) -> ApiKey | None:
+    """`api_key_authenticate` for a client at `address`: while the address is locked out after too many
+    unknown keys, every key is refused (a valid one too, or the guessing would go on); TooManyFailures."""
+    left = _fail_open(api_key_lockout_left, address)
+    if left:
+        raise TooManyFailures(left)
+    key = api_key_authenticate(raw)
+    if key is None:
+        left = _fail_open(api_key_failure_record, address)
+        if left:
+            raise TooManyFailures(left)
+    return key
+
+
+def _fail_open(check: Callable[[str | None], int], address: str | None) -> int:
+    """The lockout's cache is Redis: while it is unreachable, keys are checked without the lockout (logged)
+    rather than every API request failing with it."""
+    try:
+        return check(address)
+    except (RedisError, OSError) as exc:
+        log.warning("API key lockout unavailable (%s): checking keys without it", exc)
+        return 0
+
+
 def api_key_revoke(*, key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke a key once (revoking it again keeps the first time). Saved through the model rather than by a
+    bare UPDATE, so that post_save tells whoever listens: live closes the key's open sockets."""
+    with transaction.atomic():
+        current = ApiKey.objects.select_for_update().filter(pk=key.pk, revoked_at__isnull=True).first()
+        if current is not None:
+            current.revoked_at = timezone.now()
+            current.save(update_fields=["revoked_at"])
 
 
 def user_set_role(*, user: AbstractBaseUser, role: Role) -> None:
@@ -81,8 +176,44 @@ class UserError(ValueError):
     """A user change that cannot be made, with a message fit to show."""
 
 
+class AccountState(models.Model):
+    """What a user's account holds besides Django's user: whether its password is a one-time password
+    (generated, shown once to whoever set it) that must be changed at the next sign-in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="account_state"
+    )
+    must_change_password = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} (must change password: {self.must_change_password})"
+
+
+def _one_time_password_set(user: AbstractBaseUser) -> str:
+    """Give `user` a new generated password, marked one-time; answer it (to be shown once)."""
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    AccountState.objects.update_or_create(user=user, defaults={"must_change_password": True})
+    return password
+
+
+def password_change_required(user: AbstractBaseUser) -> bool:
+    """Whether `user` signs in with a one-time password, to be changed before anything else."""
+    return AccountState.objects.filter(user_id=user.pk, must_change_password=True).exists()
+
+
+def password_changed(user: AbstractBaseUser) -> None:
+    """The user chose their own password: it is no longer one-time."""
+    AccountState.objects.filter(user_id=user.pk, must_change_password=True).update(
+        must_change_password=False, updated_at=timezone.now()
+    )
+
+
 def user_create(*, username: str, role: Role) -> tuple[AbstractBaseUser, str]:
-    """Create a user with a role and a one-time password, returned once (they change it after signing in)."""
+    """Create a user with a role and a one-time password, returned once (they must change it when they
+    first sign in)."""
     username = username.strip()
     user_model = get_user_model()
     field = user_model._meta.get_field(user_model.USERNAME_FIELD)
@@ -92,11 +223,11 @@ def user_create(*, username: str, role: Role) -> tuple[AbstractBaseUser, str]:
         raise UserError(" ".join(exc.messages)) from None
     if not username or len(username) > field.max_length:
         raise UserError(f"A username has 1 to {field.max_length} characters.")
-    password = secrets.token_urlsafe(12)
     with transaction.atomic():
         if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
             raise UserError(f"There is already a user named {username}.")
-        user = user_model.objects.create_user(username=username, password=password)
+        user = user_model.objects.create_user(username=username)
+        password = _one_time_password_set(user)
         user_set_role(user=user, role=role)
     return user, password
 
@@ -110,11 +241,44 @@ def user_change_role(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseU
     user_set_role(user=user, role=role)
 
 
+def user_one_time_password_issue(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> str:
+    """An admin gives someone a new one-time password (forgotten, or to be replaced): answered once, to
+    be changed at their next sign-in. Their sessions end (the password changed); their API keys stay. The
+    failed sign-ins of their username are forgotten, so that a user locked out may sign in at once."""
+    if user.pk == actor.pk:
+        raise UserError("You cannot issue yourself a one-time password; change your password instead.")
+    with transaction.atomic():
+        password = _one_time_password_set(user)
+        cleared = sign_in_failures_reset(username=user.get_username())
+        audit_record(
+            actor=actor, action="user.one_time_password_issued", object_type="user",
+            object_id=user.get_username()[:64], after={"sign_in_failures_cleared": cleared},
+        )  # fmt: skip
+    return password
+
+
+def user_set_active(*, user: AbstractBaseUser, active: bool, actor: AbstractBaseUser) -> None:
+    """Deactivate or reactivate someone. A deactivated user cannot sign in, their sessions end and their
+    API keys are refused (nothing is deleted). Nobody deactivates themselves (so an admin always remains)."""
+    if user.pk == actor.pk:
+        raise UserError("You cannot deactivate yourself; ask another admin.")
+    if user.is_active == active:
+        return
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor, action="user.reactivated" if active else "user.deactivated", object_type="user",
+            object_id=user.get_username()[:64], before={"is_active": not active}, after={"is_active": active},
+        )  # fmt: skip
+
+
 def users_with_roles() -> list[tuple[AbstractBaseUser, Role | None]]:
-    """Every user with their role, in two queries whatever the number of users."""
+    """Every user with their role (and account state), in two queries whatever the number of users."""
     order = [Role.ADMIN, Role.OPERATOR, Role.COMPLIANCE, Role.VIEWER]  # strongest first, as roles.role_of
     rows = []
-    for user in get_user_model().objects.prefetch_related("groups").order_by("username"):
+    users = get_user_model().objects.select_related("account_state").prefetch_related("groups")
+    for user in users.order_by("username"):
         names = {group.name for group in user.groups.all()}
         role = Role.ADMIN if user.is_superuser else next((r for r in order if r.value in names), None)
         rows.append((user, role))
@@ -122,11 +286,13 @@ def users_with_roles() -> list[tuple[AbstractBaseUser, Role | None]]:
 
 
 def first_admin_ensure() -> tuple[str, str] | None:
-    """On a fresh install create `admin` with a one-time password; return (username, password) once."""
+    """On a fresh install create `admin` with a one-time password (to be changed at the first sign-in);
+    return (username, password) once."""
     user_model = get_user_model()
     if user_model.objects.exists():
         return None
-    password = secrets.token_urlsafe(12)
-    user = user_model.objects.create_superuser(username="admin", email="", password=password)
-    user_set_role(user=user, role=Role.ADMIN)
+    with transaction.atomic():
+        user = user_model.objects.create_superuser(username="admin", email="", password=None)
+        password = _one_time_password_set(user)
+        user_set_role(user=user, role=Role.ADMIN)
     return user.username, password

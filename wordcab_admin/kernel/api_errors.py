@@ -54,8 +54,9 @@ _STATUS_CODES = {
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status=exc.status)
+    if isinstance(exc, DomainError):  # with its headers, if it has any (e.g. Retry-After of a 429)
+        body = error_body(exc.code, exc.message, exc.field, **exc.extra)
+        return Response(body, status=exc.status, headers=getattr(exc, "headers", None))
     if isinstance(exc, SuspiciousOperation):
         return Response(*_refused_request(exc))
     if isinstance(exc, Http404):
