@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from wordcab_admin.kernel.env import EMBEDDED_REDIS_URL_FILE
+from django.core.exceptions import ImproperlyConfigured
+
+from wordcab_admin.kernel.env import EMBEDDED_REDIS_URL_FILE, EMBEDDED_SECRET_KEY_FILE, embedded_secret_key
 
 STOP_GRACE_SECONDS = 10
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -152,6 +154,22 @@ def redis_for(
         stop([process])
 
 
+def keep_secret_key(env: dict[str, str], directory: Path) -> None:
+    """Over plain http (the embedded run) the SECRET_KEY is DATA_DIR/secret_key unless SECRET_KEY is set:
+    made here once, before web, worker and beat start, and read by the settings of each of them. Over
+    https:// (PUBLIC_BASE_URL) the settings insist on SECRET_KEY and no file is made."""
+    if env.get("SECRET_KEY", "").strip() or env.get("PUBLIC_BASE_URL", "").strip().startswith("https://"):
+        return
+    path = directory / EMBEDDED_SECRET_KEY_FILE
+    made = not path.exists()
+    try:
+        embedded_secret_key(directory)
+    except ImproperlyConfigured as exc:
+        sys.exit(str(exc))
+    if made:
+        say(f"made a secret key, kept in {path} (readable by you only; set SECRET_KEY to use another)")
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=False, cwd=BASE_DIR
@@ -168,7 +186,7 @@ def first_start_banner(env: dict[str, str]) -> None:
     if created:
         say("First start: created the admin user.")
         say(f"    username: admin    one-time password: {created}")
-        say("    (change it under Settings, or `python manage.py changepassword admin`)")
+        say("    It must be changed at the first sign-in (every page asks for a new one until then).")
 
 
 def stop_on_sigterm() -> None:
@@ -201,6 +219,7 @@ def serve() -> int:
             sys.exit(
                 f"Port {port} on 127.0.0.1 is not free (another program uses it?). Start with PORT=<another>."
             )
+        keep_secret_key(env, directory)
         with redis_for(env, directory / "redis", persist=True, announce=True):
             return serve_with(env, directory, port)
 
@@ -257,6 +276,7 @@ def exec_with_redis(command: list[str]) -> int:
     import tempfile
 
     env = {**os.environ, "DATA_DIR": str(data_dir())}
+    keep_secret_key(env, Path(env["DATA_DIR"]))
     stop_on_sigterm()
     with (
         tempfile.TemporaryDirectory(prefix="wordcab-redis-") as redis_dir,

@@ -1,12 +1,16 @@
 """Settings for Wordcab Admin. Everything comes from the environment (see README, "Production configuration")."""
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from wordcab_admin.kernel.env import (
     database_from_url,
     embedded_redis_url,
+    embedded_secret_key,
     env_bool,
     env_float,
     env_int,
@@ -20,15 +24,21 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 PORT = env_int("PORT", 8000, minimum=1)
 
-DEV_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"  # noqa: S105
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off")
+# Off unless asked for: with it on, any 500 shows source and settings, and a 404 lists every URL pattern.
+DEBUG = env_bool("DEBUG", False)
 
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 if not PUBLIC_BASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r}: expected an http:// or https:// URL")
+# Served over HTTPS (PUBLIC_BASE_URL says so): HTTPS redirect, HSTS and secure cookies, and SECRET_KEY must
+# be set. Over plain http (the embedded run on 127.0.0.1) none of those, and the key is DATA_DIR/secret_key.
+SERVED_OVER_HTTPS = PUBLIC_BASE_URL.startswith("https://")
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY and SERVED_OVER_HTTPS:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (a long random string): PUBLIC_BASE_URL is https://, a production deployment"
+    )
+SECRET_KEY = SECRET_KEY or embedded_secret_key(DATA_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
@@ -45,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "channels",
+    "axes",  # the sign-in lockout: wordcab_admin/kernel/auth.py, AXES_* below
     "wordcab_admin",
     "agents",
     "compliance",
@@ -59,6 +70,7 @@ INSTALLED_APPS = [
 # database (wordcab_admin/kernel/fastpath/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
     "wordcab_admin.kernel.fastpath.async_middleware.SecurityMiddleware",
+    "wordcab_admin.kernel.fastpath.async_middleware.CSPMiddleware",
     "wordcab_admin.kernel.api_errors.refuse_null_characters",
     "wordcab_admin.kernel.fastpath.static_files.AsyncCapableWhiteNoiseMiddleware",
     "wordcab_admin.kernel.fastpath.async_middleware.SessionMiddleware",
@@ -68,7 +80,27 @@ MIDDLEWARE = [
     "wordcab_admin.kernel.fastpath.async_middleware.MessageMiddleware",
     "wordcab_admin.kernel.fastpath.async_middleware.XFrameOptionsMiddleware",
     "wordcab_admin.kernel.api_errors.ApiErrorMiddleware",
+    "wordcab_admin.kernel.auth.PasswordChangeRequiredMiddleware",  # a one-time password is changed first
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: a locked-out sign-in gets our lockout page
 ]
+# Content-Security-Policy (django-csp): our own vendored scripts and styles only, no inline script, style
+# or event handler (tests/core/test_csp.py walks the pages, tests/e2e/test_csp.py watches Chromium). 'self'
+# covers the same-origin /ws/calls socket; the ws(s) origin of PUBLIC_BASE_URL is named for older browsers.
+_OWN_WEBSOCKETS = ("wss://" if SERVED_OVER_HTTPS else "ws://") + urlsplit(PUBLIC_BASE_URL).netloc
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Pico's icons are data: SVGs
+        "connect-src": [SELF, _OWN_WEBSOCKETS],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+    }
+}
 
 ROOT_URLCONF = "wordcab_admin.urls"
 ASGI_APPLICATION = "wordcab_admin.asgi.application"
@@ -103,6 +135,15 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL!r}: expected redis://host:port/db (or rediss://, unix://)"
     )
+# One cache that every web process shares (the API keys' lockout counts failures per address in it).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "wordcab",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -112,6 +153,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in lockout (django-axes, wordcab_admin/kernel/auth.py), on the sign-in page and the Django admin: 10
+# failures for one username, or from one address, lock it out for 15 minutes (an attempt while locked out
+# starts the wait over). A success forgets that username's failures from that address. The lockout page is
+# ours (wordcab_admin/views.py sign_in_locked_out); lockouts and failed sign-ins are audited.
+AUTHENTICATION_BACKENDS = [
+    "wordcab_admin.kernel.auth.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "wordcab_admin.kernel.auth.SignInAttempts"
+AXES_FAILURE_LIMIT = 10
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one: a username, or an address
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "wordcab_admin.kernel.auth.client_address"  # REMOTE_ADDR, as uvicorn sets it
+AXES_LOCKOUT_CALLABLE = "wordcab_admin.views.sign_in_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in, kept forever
+AXES_VERBOSE = False
+# API keys (wordcab_admin/kernel/accounts.py api_key_authenticate_from): 10 unknown keys from one address
+# within 15 minutes lock the address out for 15 minutes (429 too_many_failures), counted in CACHES.
+API_KEY_FAILURE_LIMIT = 10
+API_KEY_FAILURE_WINDOW_SECONDS = 15 * 60
+API_KEY_LOCKOUT_SECONDS = 15 * 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -125,6 +190,11 @@ STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "recordings"
+# Uploads: Django keeps a file over FILE_UPLOAD_MAX_MEMORY_SIZE (its default, 2.5 MB) in a temporary file,
+# never in memory, and answers a body without files over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) with a 413.
+# Each upload is refused by its size, before it is read, over its own cap: the numbers page's CSV here
+# (agents/bulk.py, read as a stream up to its 5000 rows), consent opener audio in compliance/openers.py.
+BULK_CSV_MAX_BYTES = 5 * 1024 * 1024
 
 RECORDINGS_BUCKET = env_str("RECORDINGS_BUCKET")
 RECORDINGS_SPOOL_DIR = DATA_DIR / "spool"
@@ -168,7 +238,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["wordcab_admin.kernel.roles.HasRolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "wordcab_admin.kernel.validation.JSONParser",  # a 400, never a 500, for any JSON body
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -231,7 +301,7 @@ IDEMPOTENCY_KEY_TTL_DAYS = env_int("IDEMPOTENCY_KEY_TTL_DAYS", 7, minimum=7)
 RETENTION_DEFAULT_DAYS = env_int("RETENTION_DEFAULT_DAYS", 30, minimum=0)
 HEALTHZ_WORKER_TIMEOUT = env_float("HEALTHZ_WORKER_TIMEOUT", 1.0)
 
-if not DEBUG:
+if SERVED_OVER_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -247,5 +317,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: its failures and lockouts (WARNING), not three lines for each successful sign-in (INFO)
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

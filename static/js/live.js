@@ -357,7 +357,7 @@
     $all("li:not([data-agent-id])", list).forEach(function (x) { x.remove(); });
     li = document.createElement("li");
     li.dataset.agentId = agentId;
-    li.innerHTML = '<span class="name"></span><span class="bar"><span data-agent-bar style="width:0%"></span></span>' +
+    li.innerHTML = '<span class="name"></span><svg class="bar" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true"><rect data-agent-bar height="1" width="0"/></svg>' +
       '<span class="nums"><b data-agent-active>0</b> live · <span data-agent-talking>0</span> talking · <span data-agent-today>0</span> today</span>';
     $(".name", li).textContent = this.painter.agentNames[agentId] || agentId;
     list.appendChild(li);
@@ -368,7 +368,7 @@
     var items = $all("#occupancy li[data-agent-id]", this.root);
     var peak = Math.max.apply(null, [1].concat(items.map(function (li) { return Number($("[data-agent-active]", li).textContent); })));
     items.forEach(function (li) {
-      $("[data-agent-bar]", li).style.width = Math.round(Number($("[data-agent-active]", li).textContent) / peak * 100) + "%";
+      $("[data-agent-bar]", li).setAttribute("width", Math.round(Number($("[data-agent-active]", li).textContent) / peak * 100));
     });
   };
 

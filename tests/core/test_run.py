@@ -4,15 +4,19 @@ Each test starts the real embedded default in a subprocess, on a temporary DATA_
 REDIS_URL and DATABASE_URL unset: bundled Redis, SQLite, uvicorn, a Celery worker and Celery beat."""
 
 import contextlib
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -102,6 +106,78 @@ def commands(processes: dict) -> str:
     return " | ".join(processes.values())
 
 
+class Browser:
+    """Just enough of a browser over plain http: cookies, form posts, no redirects followed."""
+
+    class _NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    def __init__(self, port: int):
+        self.base, self.cookies = f"http://127.0.0.1:{port}", http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), self._NoRedirects
+        )
+
+    def request(self, path: str, form: dict | None = None) -> tuple[int, Message, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        headers = {"Referer": self.base + "/login/"} if form is not None else {}
+        request = urllib.request.Request(self.base + path, data=data, headers=headers)  # noqa: S310
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, exc.read().decode()
+
+    def cookie(self, name: str) -> http.cookiejar.Cookie:
+        return next(cookie for cookie in self.cookies if cookie.name == name)
+
+
+def the_product_runs_with_debug_off_over_plain_http(port: int, data_dir: Path, output: str) -> None:
+    """Our error pages (not Django's debug pages), the Content-Security-Policy, the static files served by
+    WhiteNoise without collectstatic, and signing in over http (no HTTPS redirect, no secure-only cookie)."""
+    key_file = data_dir / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert f"made a secret key, kept in {key_file}" in output
+    password = re.search(r"one-time password: (\S+)", output).group(1)
+
+    browser = Browser(port)
+    status, headers, login = browser.request("/login/")
+    assert status == 200
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert not browser.cookie("csrftoken").secure
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', login)
+    assert {"/static/css/app.css", "/static/vendor/htmx/htmx.min.js", "/static/js/app.js"} <= set(assets)
+    for asset in assets:
+        assert browser.request(asset)[0] == 200, asset
+
+    status, headers, missing = browser.request("/no-such-page/")
+    assert status == 404
+    assert "We could not find that page." in missing
+    assert "Using the URLconf" not in missing  # Django's debug 404 lists every URL pattern
+    assert "django-admin/" not in missing
+    assert "Content-Security-Policy" in headers
+    status, _, api_missing = browser.request("/v1/no-such-thing")  # the API's errors keep their JSON shape
+    assert status == 404
+    assert json.loads(api_missing)["error"]["code"] == "not_found"
+
+    status, headers, _ = browser.request(
+        "/login/",
+        {"username": "admin", "password": password, "csrfmiddlewaretoken": browser.cookie("csrftoken").value},
+    )
+    assert status == 302
+    assert not browser.cookie("sessionid").secure
+    for _ in range(3):  # to the dashboard, or first to wherever signing in with a one-time password leads
+        location = headers["Location"]
+        assert location.startswith("/"), location  # never to https://
+        status, headers, page = browser.request(location)
+        if status != 302:
+            break
+    assert status == 200
+    assert 'href="/static/css/app.css"' in page
+    assert "Sign out" in page
+
+
 def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sigterm_and_ctrl_c(tmp_path):
     data_dir = tmp_path / "data"
     first = Embedded(data_dir, free_port())
@@ -119,6 +195,7 @@ def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sig
         assert f"http://127.0.0.1:{first.port}/" in output
         assert "username: admin    one-time password: " in output
         assert (data_dir / "wordcab.sqlite3").exists()
+        the_product_runs_with_debug_off_over_plain_http(first.port, data_dir, output)
 
         # A manage.py command beside it, with no REDIS_URL, reaches its Redis and worker: the demo's calls move.
         beside = embedded_env(data_dir, first.port)

@@ -94,7 +94,9 @@ def settings_in_a_fresh_process(tmp_path, **env: str) -> subprocess.CompletedPro
         "print(json.dumps({'DEBUG': s.DEBUG, 'ENGINE': s.DATABASES['default']['ENGINE'], "
         "'NAME': str(s.DATABASES['default']['NAME']), 'ALLOWED_HOSTS': s.ALLOWED_HOSTS, "
         "'CSRF': s.CSRF_TRUSTED_ORIGINS, 'PUBLIC': s.PUBLIC_BASE_URL, 'BROKER': s.CELERY_BROKER_URL, "
-        "'SECURE': getattr(s, 'SESSION_COOKIE_SECURE', False)}))"
+        "'SECURE': getattr(s, 'SESSION_COOKIE_SECURE', False), 'CSRF_SECURE': getattr(s, 'CSRF_COOKIE_SECURE', False), "
+        "'SSL_REDIRECT': getattr(s, 'SECURE_SSL_REDIRECT', False), 'HSTS': getattr(s, 'SECURE_HSTS_SECONDS', 0), "
+        "'KEY': s.SECRET_KEY, 'STATIC': s.STORAGES['staticfiles']['BACKEND']}))"
     )
     return subprocess.run(
         [sys.executable, "-c", code], env=clean, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
@@ -107,12 +109,53 @@ def test_the_embedded_defaults_need_no_environment_at_all(tmp_path):
     result = settings_in_a_fresh_process(tmp_path, PORT="8123", REDIS_URL="redis://127.0.0.1:6390/3")
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
-    assert values["DEBUG"] is True
+    assert values["DEBUG"] is False  # Django's debug pages show source and settings: only when asked for
     assert values["ENGINE"] == "django.db.backends.sqlite3"
     assert values["NAME"] == str(tmp_path / "wordcab.sqlite3")
     assert values["PUBLIC"] == "http://127.0.0.1:8123"
     assert values["CSRF"] == ["http://127.0.0.1:8123"]
     assert values["BROKER"] == "redis://127.0.0.1:6390/3"
+    # Plain http on 127.0.0.1: no HTTPS redirect, HSTS or secure-only cookies, which would lock the browser out.
+    secure = [values[name] for name in ("SECURE", "CSRF_SECURE", "SSL_REDIRECT", "HSTS")]
+    assert secure == [False, False, False, 0]
+    # DEBUG off: WhiteNoise's storage, serving static/ through the finders without collectstatic.
+    assert values["STATIC"] == "whitenoise.storage.CompressedStaticFilesStorage"
+    # The key is made once in DATA_DIR, readable by its owner only, and kept.
+    key_file = tmp_path / "secret_key"
+    assert values["KEY"] == key_file.read_text().strip()
+    assert len(values["KEY"]) >= 50
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    again = settings_in_a_fresh_process(tmp_path, PORT="8123", REDIS_URL="redis://127.0.0.1:6390/3")
+    assert json.loads(again.stdout)["KEY"] == values["KEY"]
+
+
+def test_debug_is_turned_on_only_when_asked_for_and_keeps_the_embedded_key(tmp_path):
+    import json
+
+    result = settings_in_a_fresh_process(tmp_path, DEBUG="true", REDIS_URL="redis://127.0.0.1:6390/3")
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["DEBUG"] is True
+    assert values["KEY"] == (tmp_path / "secret_key").read_text().strip()
+    assert values["SSL_REDIRECT"] is False
+
+
+def test_processes_starting_together_share_one_embedded_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wordcab_admin.kernel.env import embedded_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: embedded_secret_key(tmp_path), range(32)))
+    assert keys == {(tmp_path / "secret_key").read_text().strip()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no draft left behind
+
+
+def test_a_broken_embedded_key_file_stops_start_up_naming_it(tmp_path):
+    (tmp_path / "secret_key").write_text("\n")
+    result = settings_in_a_fresh_process(tmp_path)
+    assert result.returncode != 0
+    assert f"{tmp_path / 'secret_key'} holds no usable key: delete it" in result.stderr
 
 
 def test_production_values_are_read_from_the_environment(tmp_path):
@@ -134,13 +177,29 @@ def test_production_values_are_read_from_the_environment(tmp_path):
     assert values["ALLOWED_HOSTS"] == ["admin.example.com"]
     assert values["CSRF"] == ["https://admin.example.com"]
     assert values["PUBLIC"] == "https://admin.example.com"
-    assert values["SECURE"] is True
+    assert (values["SECURE"], values["CSRF_SECURE"], values["SSL_REDIRECT"]) == (True, True, True)
+    assert values["HSTS"] == 31536000
+    assert not (tmp_path / "secret_key").exists()  # production's key is its own SECRET_KEY
+
+
+def test_https_turns_on_the_redirect_hsts_and_secure_cookies_whether_or_not_debug_is_on(tmp_path):
+    import json
+
+    result = settings_in_a_fresh_process(
+        tmp_path,
+        DEBUG="true",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        PUBLIC_BASE_URL="https://admin.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert (values["SECURE"], values["SSL_REDIRECT"], values["HSTS"]) == (True, True, 31536000)
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"DEBUG": "false"}, "Set SECRET_KEY when DEBUG is off"),
+        ({"PUBLIC_BASE_URL": "https://admin.example.com"}, "Set SECRET_KEY (a long random string)"),
         ({"DEBUG": "nope"}, "DEBUG='nope': expected true or false"),
         ({"PORT": "http"}, "PORT='http': expected a whole number"),
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL scheme 'mysql' is not supported"),

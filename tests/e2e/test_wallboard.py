@@ -38,9 +38,9 @@ def place_call_through_the_api(base_url: str, user, agent_id: str, phone_number:
 
 def open_live(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_function(
-        "window.wordcabLive && window.wordcabLive.connected() && window.wordcabLive.synced()"
-    )
+    # Polled from the test: the product's Content-Security-Policy refuses `page.wait_for_function`'s eval.
+    live = "!!(window.wordcabLive && window.wordcabLive.connected() && window.wordcabLive.synced())"
+    wait_for(lambda: page.evaluate(live), what="the page's live connection to be open and synced")
     page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
 
 

@@ -39,13 +39,14 @@ def test_an_operator_plays_a_recording_from_the_call_page_and_it_is_audited(
     page.wait_for_load_state("networkidle")  # the live connection is up and has resynced the page
     waveform.click(position={"x": 20, "y": 30})
     playing = "() => { const a = document.querySelector('[data-audio]'); return a.duration > 3.9 && a.currentTime > 0 && !a.paused; }"
-    page.wait_for_function(playing, timeout=20_000)
+    # Polled from the test: the product's Content-Security-Policy refuses `page.wait_for_function`'s eval.
+    wait_for(lambda: page.evaluate(playing), timeout=20, what="the recording to play")
     screenshot(page, "call-recording-player")
     # A live update re-renders the call page around the player: the playback goes on.
     page.evaluate("() => { document.querySelector('[data-audio]').dataset.marker = 'before'; }")
     with page.expect_response(lambda r: r.url.endswith(f"/calls/{call.public_id}/partial")):
         page.evaluate("() => document.body.dispatchEvent(new CustomEvent('call-updated'))")
-    page.wait_for_function(playing, timeout=5_000)
+    wait_for(lambda: page.evaluate(playing), timeout=5, what="the recording to play on")
     assert page.evaluate("() => document.querySelector('[data-audio]').dataset.marker") == "before"
     wait_for(
         lambda: AuditEvent.objects.filter(

@@ -1,6 +1,8 @@
 """Reading settings from the environment: safe embedded defaults, loud failures on bad values."""
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -109,3 +111,35 @@ def embedded_redis_url(data_dir: Path) -> str:
         return (data_dir / "redis" / EMBEDDED_REDIS_URL_FILE).read_text().strip()
     except OSError:
         return ""
+
+
+EMBEDDED_SECRET_KEY_FILE = "secret_key"  # noqa: S105 -- a file name: under DATA_DIR, mode 0600
+
+
+def embedded_secret_key(data_dir: Path) -> str:
+    """The SECRET_KEY kept in DATA_DIR/secret_key, made once if missing (by `make run` before it starts
+    anything, else by the first process that needs it): 50 random bytes from `secrets`, readable by its
+    owner only. Processes racing to make it all end up with the one that was linked into place first."""
+    path = data_dir / EMBEDDED_SECRET_KEY_FILE
+    try:
+        if not path.exists():
+            _write_secret_key(path)
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is unset and {path} cannot be made or read ({exc})") from None
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key: delete it to have a new one made")
+    return key
+
+
+def _write_secret_key(path: Path) -> None:
+    """Write a new key to a private draft and link it to `path`, unless another process got there first."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)  # atomic, and never over a key already there: whoever links first wins
+    finally:
+        draft.unlink(missing_ok=True)

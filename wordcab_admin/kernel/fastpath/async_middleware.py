@@ -2,8 +2,8 @@
 
 Justified by `make bench BENCH=status_callbacks` (callbacks per second, at least half a bare view's on
 the same stack): under an async stack `MiddlewareMixin` sends every `process_request` and
-`process_response` of a sync middleware to a worker thread (`sync_to_async`): with the eight middleware of
-MIDDLEWARE that is about fifteen thread hand-offs per request, the largest cost of a webhook such as
+`process_response` of a sync middleware to a worker thread (`sync_to_async`): with the nine middleware of
+MIDDLEWARE that is about seventeen thread hand-offs per request, the largest cost of a webhook such as
 Twilio's status callback (and of every API call). Almost all of those hooks are plain Python that neither
 touch the database nor block, so here they run inline. The few that may touch the database (saving a
 modified session, storing flash messages, CSRF tokens kept in the session) still go to a thread, and
@@ -11,7 +11,8 @@ only when they have work.
 
 Under WSGI (Django's test client) nothing changes: `MiddlewareMixin.__call__` runs the hooks as before.
 Without the benchmark MIDDLEWARE would name Django's own classes (`django.middleware.security.
-SecurityMiddleware`, ...) and neither these subclasses nor `deploy_checks_see_subclasses` would exist.
+SecurityMiddleware`, ...) and django-csp's `csp.middleware.CSPMiddleware`, and neither these subclasses
+nor `deploy_checks_see_subclasses` would exist.
 
 Private Django API it leans on: `MiddlewareMixin.__acall__` (overridden: `__call__` hands over to it in
 `async_mode`), `request._messages` and its storage's `used` / `added_new` (when `BaseStorage.update`
@@ -25,6 +26,7 @@ from __future__ import annotations
 from functools import partial
 
 from asgiref.sync import sync_to_async
+from csp import middleware as csp_middleware
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -72,6 +74,10 @@ class CommonMiddleware(InlineHooksMixin, common.CommonMiddleware):
 
 class XFrameOptionsMiddleware(InlineHooksMixin, clickjacking.XFrameOptionsMiddleware):
     """Sets one response header."""
+
+
+class CSPMiddleware(InlineHooksMixin, csp_middleware.CSPMiddleware):
+    """django-csp's Content-Security-Policy header: a lazy nonce on the request, one header on the response."""
 
 
 class AuthenticationMiddleware(InlineHooksMixin, auth.AuthenticationMiddleware):
