@@ -77,8 +77,8 @@ def call_list(request: HttpRequest) -> HttpResponse:
 
 def _before(raw: str) -> int | None:
     """The `before=` of an older page: a call id, or None (the newest page) for anything else. Not
-    `isdigit()`, which takes "²" that int() refuses, nor a number past a database integer."""
-    raw = raw.strip()
+    `isdigit()`, which takes "²" that int() refuses, nor a number past a database integer; only the digits
+    the page's own link carries."""
     if not (raw.isascii() and raw.isdecimal()) or len(raw) > 19:
         return None
     value = int(raw)
