@@ -27,7 +27,7 @@ class UnreadableFile(ValueError):
 
 
 class FileTooLarge(UnreadableFile):
-    pass
+    """The file is over BULK_CSV_MAX_BYTES: refused before any of it is read."""
 
 
 def entries_from_text(text: str) -> list[tuple[int, str]]:

@@ -30,7 +30,7 @@ class RecordingUnavailable(DomainError):
 
 
 class RangeNotSatisfiable(Exception):
-    pass
+    """A Range header outside the recording: answered 416."""
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

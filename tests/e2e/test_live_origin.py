@@ -53,7 +53,7 @@ def foreign_site(live_asgi_url) -> Iterator[str]:
             self.wfile.write(page)
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 -- http.server's signature
-            pass
+            """Quiet: no request lines in the test output."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, name="foreign-site", daemon=True)

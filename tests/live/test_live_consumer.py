@@ -238,7 +238,7 @@ def test_an_update_is_broadcast_after_commit_and_never_for_a_rolled_back_change(
     call = CallFactory()
 
     class Rollback(Exception):
-        pass
+        """Raised to roll the change back."""
 
     def change(status, *, commit: bool):
         try:
