@@ -2,7 +2,8 @@
 
 Operators, compliance officers and admins (PLAYBACK). A viewer may see the call but not hear it: 403,
 because the call itself is visible to them (the "invisible means absent" 404 of docs/media.md is for objects a user
-may not see at all). 404 when the call has no stored recording (none, still uploading, or deleted).
+may not see at all). 404 when the call has no stored recording (none, still uploading, or deleted); a recording that failed
+is a 404 `recording_failed` whose message and `reason` say why.
 Every playback and download is audited: a request from byte 0 (a new playback; the browser's later
 range requests while seeking are not new listens) writes `recording.played`, or `recording.downloaded`
 with `?download=1`, which also asks the browser to save the file."""
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from calls.models import Call
 from recordings import services as recordings
 from wordcab_admin.kernel.audit import audit_record
-from wordcab_admin.kernel.errors import DomainError
+from wordcab_admin.kernel.errors import DomainError, NotFound
 from wordcab_admin.kernel.fastpath.asgi_streaming import streaming_response
 from wordcab_admin.kernel.roles import Capability
 
@@ -27,6 +28,12 @@ RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class RecordingUnavailable(DomainError):
     status, code = 503, "recording_store_unavailable"
+
+
+class RecordingFailedError(NotFound):
+    """A 404 that says why: the recording was lost for good (docs/media.md lists the reasons)."""
+
+    code = "recording_failed"
 
 
 class RangeNotSatisfiable(Exception):
@@ -79,6 +86,8 @@ class CallRecordingApi(APIView):
             raise Http404(f"No call {call_id}")
         try:
             recording = recordings.stored_recording(call)
+        except recordings.RecordingFailed as failed:
+            raise RecordingFailedError(f"Recording failed: {failed.reason}", reason=failed.reason) from None
         except recordings.RecordingGone:
             raise Http404(f"{call_id} has no recording") from None
         size = recording.size_bytes or 0

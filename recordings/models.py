@@ -8,6 +8,7 @@ class RecordingStatus(models.TextChoices):
     PENDING_UPLOAD = "pending_upload"
     STORED = "stored"
     DELETED = "deleted"
+    FAILED = "failed"  # lost for good (the spool could not be written, or vanished); failure_reason says why
 
 
 class Recording(models.Model):
@@ -26,6 +27,10 @@ class Recording(models.Model):
     last_error = models.CharField(
         max_length=300, blank=True, default="", help_text="Why the last upload failed."
     )
+    failure_reason = models.CharField(
+        max_length=300, blank=True, default="", help_text="Why the recording was lost (status failed)."
+    )
+    failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     stored_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,9 @@
 (local files or any S3-compatible store) once the call ends, retried until the store confirms it.
 
 The only module that writes Recording rows. The spool file is deleted only after the store has the
-object with the right size, so a store outage delays a recording but never loses it."""
+object with the right size, so a store outage delays a recording but never loses it. What can lose it (a
+spool that cannot be created or written, a spool file that vanished) marks it `failed` with the reason
+(`recording_fail`), and never reaches the call: the call and its audio go on, unrecorded."""
 
 import contextlib
 import hashlib
@@ -33,6 +35,14 @@ MAX_GAP_SAMPLES = (
     2 * SAMPLE_RATE
 )  # a caller timestamp jump up to 2 s is lost audio; beyond, a bogus timestamp
 READ_CHUNK = 64 * 1024
+WAV_HEADER_BYTES = 44
+
+# Why a recording failed, as the call page shows it after "Recording failed: " (docs/media.md).
+SPOOL_MISSING = (
+    "no spool file on disk: the process recording the call died before writing it, or the file was lost"
+)
+SPOOL_EMPTY = "the spool file holds no audio: the process recording the call died before writing any"
+SPOOL_VANISHED = "the spool file vanished before the recording was uploaded"
 
 
 class RecordingStoreUnavailable(Exception):
@@ -41,6 +51,14 @@ class RecordingStoreUnavailable(Exception):
 
 class RecordingGone(Exception):
     """No stored audio for this call (never recorded, still uploading, or deleted)."""
+
+
+class RecordingFailed(RecordingGone):
+    """The call's recording was lost for good; `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def recordings_storage() -> Storage:
@@ -107,6 +125,64 @@ class StereoSpool:
             self.closed = True
         return self.written
 
+    def discard(self) -> None:
+        """Give up after a write error: close the file whatever state it is in and remove it. A full disk
+        is the likely cause, so the partial audio must not keep holding the space."""
+        self.closed = True
+        self._agent.clear()
+        with contextlib.suppress(OSError):
+            self._wav.close()  # patches the header and flushes: may fail again on a full disk
+        with contextlib.suppress(OSError):
+            os.remove(self.path)
+
+
+class RecordingSpool:
+    """A recording's spool as the call's writers use it (the media stream, the simulator): a spool that
+    cannot be created or written (directory missing, a file where the directory should be, disk full: any
+    OSError) never raises into the call. The first error stops the recording, removes its partial file and
+    is kept in `failure`; `recording_spool_open` and `recording_spool_close` mark the recording failed."""
+
+    def __init__(self, *, recording_id: int, path: Path):
+        self.recording_id = recording_id
+        self.path = path
+        self.failure = ""
+        self._spool: StereoSpool | None = None
+        with self._or_give_up("created"):
+            self._spool = StereoSpool(path)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure)
+
+    def add_caller(self, ulaw: bytes, *, at_sample: int | None = None) -> None:
+        if self._spool is not None:
+            with self._or_give_up("written"):
+                self._spool.add_caller(ulaw, at_sample=at_sample)
+
+    def add_agent(self, ulaw: bytes) -> None:
+        if self._spool is not None:
+            self._spool.add_agent(ulaw)  # memory only: written as the caller's frames pass it
+
+    def clear_agent(self) -> None:
+        if self._spool is not None:
+            self._spool.clear_agent()
+
+    def close(self) -> None:
+        if self._spool is not None:
+            with self._or_give_up("finished"):
+                self._spool.close()
+
+    @contextlib.contextmanager
+    def _or_give_up(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            self.failure = f"the spool file could not be {doing} ({exc})"
+            log.warning("recording %s: %s; the call goes on unrecorded", self.recording_id, self.failure)
+            if self._spool is not None:
+                self._spool.discard()
+            self._spool = None
+
 
 # --- the Recording row -------------------------------------------------------------------------------------
 
@@ -115,20 +191,85 @@ def spool_path_for(call: Call) -> Path:
     return Path(settings.RECORDINGS_SPOOL_DIR) / f"{call.public_id}.wav"
 
 
-def recording_start(*, call: Call) -> Recording | None:
-    """A Recording row in `recording` state with its spool path; None if the call already has one."""
+# What a writer that can make the whole recording again (`start_over`) may start over from.
+UNFINISHED = (RecordingStatus.RECORDING, RecordingStatus.FAILED)
+
+
+def recording_start(*, call: Call, start_over: bool = False) -> Recording | None:
+    """A Recording row in `recording` state with its spool path; None if the call already has one.
+
+    `start_over` is for a writer that can make the whole recording again, the simulator's synthetic audio
+    (deterministic): a row its dead predecessor left `recording` (or that the sweep has since marked
+    `failed`) is started over, its spool rewritten from the start. A finished recording is never redone."""
+    spool_path = str(spool_path_for(call))
     recording, created = Recording.objects.get_or_create(
-        call=call, defaults={"status": RecordingStatus.RECORDING, "local_path": str(spool_path_for(call))}
+        call=call, defaults={"status": RecordingStatus.RECORDING, "local_path": spool_path}
     )
-    if not created:
-        log.warning("call %s already has a recording (%s); not recording again", call, recording.status)
-        return None
+    if created:
+        return recording
+    if start_over and _recording_restart(recording, spool_path=spool_path):
+        return recording
+    log.warning("call %s already has a recording (%s); not recording again", call, recording.status)
+    return None
+
+
+def _recording_restart(recording: Recording, *, spool_path: str) -> bool:
+    """Back to `recording` if it is unfinished (one conditional UPDATE, whatever was read before)."""
+    fresh = {
+        "status": RecordingStatus.RECORDING,
+        "local_path": spool_path,
+        "failure_reason": "",
+        "failed_at": None,
+    }
+    if not Recording.objects.filter(pk=recording.pk, status__in=UNFINISHED).update(**fresh):
+        return False
+    for field, value in fresh.items():
+        setattr(recording, field, value)
+    log.info("recording of %s started over: its previous writer died midway", recording.call)
+    return True
+
+
+def recording_spool_open(*, recording_id: int, path: Path) -> RecordingSpool:
+    """The spool a call's audio is written to. One that cannot be created marks the recording failed at
+    once (the call page says so while the call goes on); the spool then drops what it is given."""
+    spool = RecordingSpool(recording_id=recording_id, path=path)
+    if spool.failed:
+        recording_fail(recording_id=recording_id, reason=spool.failure)
+    return spool
+
+
+def recording_spool_close(*, spool: RecordingSpool) -> Recording:
+    """The call is over: finish the spool and queue its upload, or mark the recording failed with the
+    reason its spool could not be written."""
+    spool.close()
+    if spool.failed:
+        return recording_fail(recording_id=spool.recording_id, reason=spool.failure)
+    try:
+        return recording_finish(recording_id=spool.recording_id)
+    except (OSError, EOFError, wave.Error) as exc:  # the finished file cannot be read back
+        reason = f"the spool file could not be read back ({exc})"
+        return recording_fail(recording_id=spool.recording_id, reason=reason)
+
+
+def recording_fail(*, recording_id: int, reason: str) -> Recording:
+    """The recording is lost, and `reason` says why: the one place a recording becomes `failed`. Only a
+    recording not yet stored can fail; one stored, deleted or already failed is left as it is. A spool
+    file left behind is removed, since nothing would ever upload or clean it."""
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().select_related("call").get(pk=recording_id)
+        if recording.status not in (RecordingStatus.RECORDING, RecordingStatus.PENDING_UPLOAD):
+            return recording
+        leftover = recording.local_path
+        recording.status = RecordingStatus.FAILED
+        recording.failure_reason = reason[:300]
+        recording.failed_at = timezone.now()
+        recording.local_path = ""
+        recording.save(update_fields=["status", "failure_reason", "failed_at", "local_path"])
+        call_changed_on_commit(recording.call)  # the call page shows why
+        if leftover:
+            transaction.on_commit(lambda: _remove_quietly(Path(leftover)))
+    log.warning("recording of %s failed: %s", recording.call, recording.failure_reason)
     return recording
-
-
-def recording_abandon(*, recording_id: int) -> None:
-    """The spool could not be written (disk full, no permission): no audio exists, so no row either."""
-    Recording.objects.filter(pk=recording_id, status=RecordingStatus.RECORDING).delete()
 
 
 def _file_digest(path: Path) -> tuple[int, str]:
@@ -167,7 +308,7 @@ def repair_spool_header(path: Path) -> None:
     """A spool file whose writer died (process killed mid-call) has a header that says 0 frames:
     rewrite the header from the file's size so that the audio it holds is kept."""
     size = path.stat().st_size
-    data_bytes = max(0, size - 44) // 4 * 4
+    data_bytes = max(0, size - WAV_HEADER_BYTES) // 4 * 4
     with path.open("r+b") as handle:
         handle.seek(4)
         handle.write((36 + data_bytes).to_bytes(4, "little"))
@@ -200,13 +341,13 @@ def recording_upload(*, recording_id: int) -> Recording:
         upload_attempts=F("upload_attempts") + 1, last_attempt_at=timezone.now()
     )
     try:
-        if not (storage.exists(key) and storage.size(key) == recording.size_bytes):
-            with path.open("rb") as handle:
-                key = storage.save(key, File(handle, name=key))
-        stored_size = storage.size(key)
+        uploaded = _spool_to_store(storage, key, path, size=recording.size_bytes)
     except (OSError, BotoCoreError, ClientError) as exc:
         Recording.objects.filter(pk=recording.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:300])
         raise RecordingStoreUnavailable(str(exc)) from exc
+    if uploaded is None:
+        return recording_fail(recording_id=recording.pk, reason=SPOOL_VANISHED)
+    key, stored_size = uploaded
     if stored_size != recording.size_bytes:
         Recording.objects.filter(pk=recording.pk).update(
             storage_key=key, last_error=f"stored size {stored_size} != {recording.size_bytes}"
@@ -233,14 +374,25 @@ def recording_upload(*, recording_id: int) -> Recording:
     return recording
 
 
+def _spool_to_store(storage: Storage, key: str, path: Path, *, size: int | None) -> tuple[str, int] | None:
+    """Copy the spool file to the store unless the store has it already: (key, size in the store), or
+    None when the spool file vanished before the store got it. Raises what the store raises."""
+    if not (storage.exists(key) and storage.size(key) == size):
+        if not path.is_file():
+            return None
+        with path.open("rb") as handle:
+            key = storage.save(key, File(handle, name=key))
+    return key, storage.size(key)
+
+
 def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         os.remove(path)
 
 
 def recordings_needing_upload(*, idle_for: timedelta) -> list[int]:
-    """Recordings that should be moving but are not: pending uploads whose last try is old (a lost task)
-    and spools left `recording` by a process that died mid-call."""
+    """Recordings that should be moving but are not: pending uploads whose last try is old (a lost task).
+    Their upload runs again; one whose spool vanished meanwhile fails there (`recording_upload`)."""
     cutoff = timezone.now() - idle_for
     pending = Recording.objects.filter(status=RecordingStatus.PENDING_UPLOAD).exclude(
         last_attempt_at__gt=cutoff
@@ -249,7 +401,8 @@ def recordings_needing_upload(*, idle_for: timedelta) -> list[int]:
 
 
 def recordings_orphaned(*, older_than: timedelta) -> list[int]:
-    """`recording` rows whose call ended long ago: the writer died; their spool is finished by the sweep."""
+    """`recording` rows whose call ended long ago: the writer died; the sweep salvages their spool, or marks
+    them failed when there is none."""
     cutoff = timezone.now() - older_than
     return list(
         Recording.objects.filter(status=RecordingStatus.RECORDING, created_at__lt=cutoff)
@@ -259,12 +412,22 @@ def recordings_orphaned(*, older_than: timedelta) -> list[int]:
 
 
 def recording_salvage(*, recording_id: int) -> Recording:
+    """A `recording` row whose writer died: the audio its spool holds is kept (header repaired, upload
+    queued). Without a spool file, or with one that holds no audio or cannot be read, it failed."""
     recording = Recording.objects.get(pk=recording_id)
+    if recording.status != RecordingStatus.RECORDING:
+        return recording
     path = Path(recording.local_path)
-    if recording.status == RecordingStatus.RECORDING and path.exists():
+    if not recording.local_path or not path.is_file():
+        return recording_fail(recording_id=recording_id, reason=SPOOL_MISSING)
+    try:
+        if path.stat().st_size <= WAV_HEADER_BYTES:
+            return recording_fail(recording_id=recording_id, reason=SPOOL_EMPTY)
         repair_spool_header(path)
         return recording_finish(recording_id=recording_id)
-    return recording
+    except (OSError, EOFError, wave.Error) as exc:
+        reason = f"the spool file left by a process that died cannot be read ({exc})"
+        return recording_fail(recording_id=recording_id, reason=reason)
 
 
 # --- reading it back -----------------------------------------------------------------------------------------
@@ -275,6 +438,8 @@ def stored_recording(call: Call) -> Recording:
         recording = call.recording
     except Recording.DoesNotExist:
         raise RecordingGone(f"{call.public_id} has no recording") from None
+    if recording.status == RecordingStatus.FAILED:
+        raise RecordingFailed(recording.failure_reason)
     if recording.status != RecordingStatus.STORED or not recording.storage_key:
         raise RecordingGone(f"{call.public_id}: recording is {recording.status}")
     return recording

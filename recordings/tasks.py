@@ -1,5 +1,5 @@
 """Celery tasks for recordings: upload with retry until the store confirms, and the sweep that re-queues
-stuck uploads."""
+stuck uploads and settles recordings whose writer died."""
 
 import logging
 from datetime import timedelta
@@ -26,7 +26,8 @@ def upload_recording(self, recording_id: int) -> None:
 
 @shared_task(name="recordings.upload_sweep", acks_late=True)
 def upload_sweep() -> int:
-    """Re-queue uploads nobody is retrying (a lost task) and salvage spools of writers that died."""
+    """Salvage the spools of writers that died (or mark their recording failed when no spool is left), and
+    re-queue uploads nobody is retrying (a lost task); an upload whose spool vanished marks it failed."""
     for recording_id in recordings.recordings_orphaned(older_than=timedelta(minutes=10)):
         recordings.recording_salvage(recording_id=recording_id)
     stuck = recordings.recordings_needing_upload(idle_for=timedelta(minutes=15))

@@ -12,7 +12,8 @@ stream, and consent evidence, to a call. A refused stream is closed and writes n
 On `start` the call goes in_progress, its consent opener is snapshotted and played, followed by a mark
 named `consent_opener`; Twilio's echo of that mark is the proof the opener played in full and sets
 `consent_delivered_at`. Then the agent runtime (telephony/runtime) talks. With `record` on, both directions
-are written to a spool WAV as frames arrive and uploaded when the stream stops.
+are written to a spool WAV as frames arrive and uploaded when the stream stops; a spool that cannot be
+written fails the recording (recordings.services.RecordingSpool), never the call.
 
 A malformed or unknown message is logged and ignored; a failure in one stream (even in the runtime)
 stays in that stream."""
@@ -112,11 +113,13 @@ def stream_begin(
     )
 
 
-def stream_end(*, call_public_id: str, stream_sid: str, stopped: bool, recording_id: int | None) -> None:
+def stream_end(
+    *, call_public_id: str, stream_sid: str, stopped: bool, spool: recordings.RecordingSpool | None
+) -> None:
     if stopped:
         lifecycle.call_stream_stopped(public_id=call_public_id, stream_sid=stream_sid)
-    if recording_id is not None:
-        recordings.recording_finish(recording_id=recording_id)
+    if spool is not None:
+        recordings.recording_spool_close(spool=spool)
 
 
 class TwilioMediaConsumer(AsyncWebsocketConsumer):
@@ -135,7 +138,7 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.stream_sid = ""
         self.begun: StreamStart | None = None
-        self.spool: recordings.StereoSpool | None = None
+        self.spool: recordings.RecordingSpool | None = None
         self.runtime: AgentRuntime | None = None
         self.finished = False
         self.opener_sent = False
@@ -212,15 +215,10 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.stream_sid, self.begun = str(stream_sid), begun
-        if begun.recording_id is not None:
-            try:
-                self.spool = recordings.StereoSpool(Path(begun.spool_path))
-            except OSError:
-                log.exception(
-                    "stream %s: cannot write the recording spool; the call is not recorded", stream_sid
-                )
-                await database_sync_to_async(recordings.recording_abandon)(recording_id=begun.recording_id)
-                begun.recording_id = None
+        if begun.recording_id is not None:  # a spool that cannot be written fails the recording, not the call
+            self.spool = await database_sync_to_async(recordings.recording_spool_open)(
+                recording_id=begun.recording_id, path=Path(begun.spool_path)
+            )
         if begun.opener:
             await self.send_audio(begun.opener)
             await self.send_mark(CONSENT_MARK)
@@ -318,11 +316,9 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
         self.runtime = None
         if self.begun is None:
             return
-        if self.spool is not None:
-            self.spool.close()
         await database_sync_to_async(stream_end)(
             call_public_id=self.begun.call_public_id,
             stream_sid=self.stream_sid,
             stopped=stopped,
-            recording_id=self.begun.recording_id,
+            spool=self.spool,
         )

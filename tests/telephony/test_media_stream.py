@@ -500,7 +500,7 @@ def test_the_tone_helper_makes_real_mulaw_audio():
     )
 
 
-def test_a_spool_that_cannot_be_written_leaves_the_call_unrecorded_but_streaming(
+def test_a_spool_that_cannot_be_written_marks_the_recording_failed_but_streams_on(
     streaming, settings, tmp_path
 ):
     blocker = tmp_path / "not-a-directory"
@@ -519,7 +519,9 @@ def test_a_spool_that_cannot_be_written_leaves_the_call_unrecorded_but_streaming
     run(scenario())
     call.refresh_from_db()
     assert call.status == CallStatus.COMPLETED
-    assert not Recording.objects.filter(call=call).exists()
+    recording = Recording.objects.get(call=call)
+    assert recording.status == RecordingStatus.FAILED
+    assert "Not a directory" in recording.failure_reason
 
 
 # --- Who may open a stream: an active call of the URL's agent, once, with the token of the latest TwiML ------
