@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +27,7 @@ from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.providers import provider_for
 from calls.serializers import call_object
 from wordcab_admin.kernel.errors import DomainError, InvalidState, NotFound
+from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,7 @@ class _Recorder:
         )
         self.events.append(event)
         call.last_event_at = call.updated_at = self.now
+        _adopt_provider_call_id(call, incoming)
         if not reason:
             _move(
                 call,
@@ -250,6 +251,15 @@ class _Recorder:
             calls_changed_on_commit(self.snapshots, self.campaign_ids)
 
 
+def _adopt_provider_call_id(call: Call, incoming: EventIn) -> None:
+    """A provider's event names its call by our id and its own: when the process that placed the call
+    died before storing the provider's id, the first event stores it, and the call is no longer to place."""
+    awaiting_placing = call.place_due_at is not None and call.provider_call_id is None
+    if awaiting_placing and incoming.provider_call_id and incoming.provider == call.provider:
+        call.provider_call_id = incoming.provider_call_id[:64]
+        call.place_due_at = None
+
+
 def _move(
     call: Call,
     status: str,
@@ -269,6 +279,7 @@ def _move(
     if status == CallStatus.IN_PROGRESS and call.answered_at is None:
         call.answered_at = at
     if status in _TERMINAL:
+        call.place_due_at = None
         call.ended_at = max(at, call.answered_at) if call.answered_at else at
         call.end_reason = end_reason or DEFAULT_END_REASON[status]
         if status == CallStatus.COMPLETED and call.answered_at is None and talk_seconds is not None:
@@ -302,10 +313,10 @@ def _after_transition(call: Call, *, hangup_provider: bool) -> None:
     pk = call.pk
     if call.status in _TERMINAL:
         if hangup_provider and call.provider_call_id:
+            # With the broker down this hang-up is skipped (logged), not raised into a committed request:
+            # providers end our calls by themselves at max_duration (Twilio's `time_limit`).
             transaction.on_commit(
-                lambda: current_app.send_task(
-                    "calls.provider_hangup", kwargs={"call_id": pk}, ignore_result=True
-                )
+                lambda: task_send_or_leave_to_sweep("calls.provider_hangup", {"call_id": pk})
             )
         provider_for(call.provider).call_ended(call)
 
@@ -390,8 +401,16 @@ def call_stream_stopped(
     )
 
 
+# How long past a call's max_duration we wait for the end reported by a provider that enforces the limit
+# itself, before deciding its news is lost (Twilio's callbacks come within seconds; it retries failed ones).
+PROVIDER_NEWS_GRACE_SECONDS = 20
+
+
 def call_max_duration_enforce(*, call_id: int, now: datetime | None = None) -> bool:
-    """Hang up a call that is still in progress past its max_duration (→ completed, end_reason=max_duration)."""
+    """A call still in progress past its max_duration. Where we enforce the limit, hang it up (→
+    completed, end_reason=max_duration, ended at the limit). Where the provider enforces it and reports the
+    end itself, the call has lost its provider's news once PROVIDER_NEWS_GRACE_SECONDS have passed too:
+    it is closed as failed with end_reason=lost, its talk time left unknown rather than made up."""
     now = now or timezone.now()
     with transaction.atomic():
         try:
@@ -401,24 +420,50 @@ def call_max_duration_enforce(*, call_id: int, now: datetime | None = None) -> b
         if call.status != CallStatus.IN_PROGRESS or call.answered_at is None:
             return False
         limit = call.answered_at + timedelta(seconds=call.max_duration)
-        if now < limit:
+        provider = provider_for(call.provider)
+        provider_ends_it = provider.enforces_time_limit(call)
+        if now < limit + timedelta(seconds=PROVIDER_NEWS_GRACE_SECONDS if provider_ends_it else 0):
             return False
+        if provider_ends_it and provider.news_pending(call):
+            return False  # late (its sweep delivers it), not lost
         event = _apply_one(
-            EventIn(
-                call_id=call.pk,
-                status=CallStatus.COMPLETED,
-                source=EventSource.MAX_DURATION,
-                end_reason=EndReason.MAX_DURATION,
-                occurred_at=limit,
-                payload={"max_duration": call.max_duration},
-                hangup_provider=True,
-            )
+            _provider_news_lost(call, limit) if provider_ends_it else _time_limit_hangup(call, limit)
         )
     return event.applied
 
 
+def _time_limit_hangup(call: Call, limit: datetime) -> EventIn:
+    return EventIn(
+        call_id=call.pk,
+        status=CallStatus.COMPLETED,
+        source=EventSource.MAX_DURATION,
+        end_reason=EndReason.MAX_DURATION,
+        occurred_at=limit,
+        payload={"max_duration": call.max_duration},
+        hangup_provider=True,
+    )
+
+
+def _provider_news_lost(call: Call, limit: datetime) -> EventIn:
+    heard = call.last_event_at or call.answered_at
+    return EventIn(
+        call_id=call.pk,
+        status=CallStatus.FAILED,
+        source=EventSource.MAX_DURATION,
+        end_reason=EndReason.LOST,
+        error=CallError(
+            "provider_lost",
+            f"The provider ends this call at its max_duration ({call.max_duration} s, by "
+            f"{limit:%H:%M:%S} UTC) but never reported its end (last heard {heard:%H:%M:%S} UTC); "
+            "closed without it, talk time unknown.",
+        ),
+        payload={"max_duration": call.max_duration, "last_heard_at": heard.isoformat()},
+        hangup_provider=True,
+    )
+
+
 def calls_max_duration_sweep(*, now: datetime | None = None) -> int:
-    """Enforce max_duration on every call past it; returns how many were hung up."""
+    """Enforce max_duration on every call past it; returns how many were closed."""
     now = now or timezone.now()
     candidates = Call.objects.filter(status=CallStatus.IN_PROGRESS, answered_at__isnull=False).values_list(
         "pk", "answered_at", "max_duration"

@@ -114,6 +114,8 @@ LIFECYCLE_COLUMNS = (
     "error_message",
     "last_event_at",
     "updated_at",
+    "provider_call_id",  # adopted from the provider's first event when placing's own write was lost
+    "place_due_at",  # an ended call is no longer to be placed
 )
 
 

@@ -38,6 +38,7 @@ class EndReason(models.TextChoices):
     NO_ANSWER = "no_answer"
     CANCELED = "canceled"
     ERROR = "error"
+    LOST = "lost"  # the provider's news of the call's end never came: closed without inventing it
 
 
 class Call(models.Model):
@@ -62,6 +63,11 @@ class Call(models.Model):
     provider_call_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 -- NULL = not yet known; "" would collide in the unique constraint
     last_sequence = models.IntegerField(default=-1, help_text="Highest provider sequence number applied.")
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # The outbox: an outbound call is committed with `place_due_at` set, and placed by the task sent after
+    # commit or, should that task be lost with the broker or the worker, by `calls.place_sweep`. Cleared
+    # once the provider has the call (or the call ended); moved on after each failed attempt (backoff).
+    place_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    place_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- NULL = no key; the unique constraint skips it
@@ -90,6 +96,9 @@ class Call(models.Model):
             models.Index(fields=["campaign", "-id"], name="call_campaign_newest"),
             models.Index(fields=["direction", "-id"], name="call_direction_newest"),
             models.Index(fields=["created_at"], name="call_created_at"),
+            models.Index(
+                fields=["place_due_at"], name="call_to_place", condition=Q(place_due_at__isnull=False)
+            ),
             models.Index(
                 fields=["status", "last_event_at"],
                 name="call_active_by_last_event",
@@ -121,8 +130,8 @@ class Call(models.Model):
 
     @property
     def duration(self) -> int | None:
-        """Talk time in whole seconds, once answered and ended."""
-        if self.answered_at and self.ended_at:
+        """Talk time in whole seconds, once answered and ended; unknown (None) when the end was lost."""
+        if self.answered_at and self.ended_at and self.end_reason != EndReason.LOST:
             return max(0, int((self.ended_at - self.answered_at).total_seconds()))
         return None
 

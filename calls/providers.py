@@ -27,6 +27,9 @@ class ProviderRejected(Exception):
 
 class TelephonyProvider(ABC):
     name: str
+    # Whether placing the same call twice (its public_id is the request key) dials it once. A provider that
+    # cannot tell gets a marker committed before each request, and a lost attempt waits for its callbacks.
+    dedupes_requests: bool = False
 
     @abstractmethod
     def place(self, call: Call) -> str:
@@ -41,6 +44,17 @@ class TelephonyProvider(ABC):
 
     def call_ended(self, call: Call) -> None:  # noqa: B027 -- optional hook, most providers need nothing
         """Called by the lifecycle inside the transaction that ended the call; defer side effects on commit."""
+
+    def enforces_time_limit(self, call: Call) -> bool:
+        """Whether the provider itself ends `call` at its max_duration (Twilio's `time_limit` on calls we
+        place) and reports that end: then a call still in progress well past it has lost its provider's
+        news, and the max-duration sweep closes it as such instead of inventing a talk time."""
+        return False
+
+    def news_pending(self, call: Call) -> bool:
+        """Whether the provider holds news of `call` not delivered yet (a provider that keeps its events
+        durably, as the simulator does, may be late after an outage but never loses them)."""
+        return False
 
     @property
     def outbound(self) -> bool:

@@ -11,7 +11,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -22,12 +21,23 @@ from agents.phone import jurisdiction_for
 from calls.announce import call_changed_on_commit
 from calls.lifecycle import call_place_failed
 from calls.models import Call, CallStatus, Direction
-from calls.providers import ProviderRejected, outbound_capable, provider_for
+from calls.providers import ProviderRejected, ProviderUnavailable, outbound_capable, provider_for
 from wordcab_admin.kernel.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
+from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
 log = logging.getLogger(__name__)
 
 CONTEXT_MAX_BYTES = 16 * 1024
+
+# The outbox's timings. The task sent after commit places a call within milliseconds; the sweep only takes
+# calls it has not placed PLACE_HANDOVER_SECONDS after they were due (its task lost with the broker or the
+# worker). An attempt whose outcome is unknown (the process died during the provider's request) is retried
+# at once where the provider drops a repeated request (it knows the request key), else only after
+# PLACE_UNKNOWN_OUTCOME_SECONDS, by when the provider's first callback has told us of the call if it exists.
+PLACE_HANDOVER_SECONDS = 3
+PLACE_UNKNOWN_OUTCOME_SECONDS = 60
+PLACE_MAX_ATTEMPTS = 7
+PLACE_BACKOFF_MAX_SECONDS = 60
 
 
 def canonical_json(value: Any) -> str:
@@ -122,6 +132,7 @@ def call_create(
         "idempotency_key": idempotency_key,
         "request_fingerprint": fingerprint,
         "last_event_at": timezone.now(),
+        "place_due_at": timezone.now() + timedelta(seconds=PLACE_HANDOVER_SECONDS),
     }
     try:
         with transaction.atomic():
@@ -137,7 +148,7 @@ def call_create(
     # After the commit (the caller's, when it holds a transaction, e.g. a campaign's): live viewers see the
     # new call as `initiating`, then it is placed, in that order; a rolled-back create does neither.
     call_changed_on_commit(call)
-    transaction.on_commit(lambda: call_place_enqueue(call_id=call.pk))
+    transaction.on_commit(lambda: call_place_enqueue(call_id=call.pk))  # the outbox's fast path
     return call, True
 
 
@@ -225,30 +236,97 @@ def call_stream_claim(*, call: Call, token: str, now: datetime | None = None) ->
 
 
 def call_place_enqueue(*, call_id: int) -> None:
-    # ignore_result: nobody waits for it, and the Redis backend would otherwise subscribe to its result.
-    current_app.send_task("calls.place", kwargs={"call_id": call_id}, ignore_result=True)
+    """The outbox's fast path: a worker places the call now. With the broker down, the call row still says
+    it is to be placed, and `calls_place_sweep` places it once the broker is back."""
+    task_send_or_leave_to_sweep("calls.place", {"call_id": call_id})
 
 
-def call_place(*, call_id: int) -> str | None:
-    """Place the call through its provider, once: the row lock and the stored provider id make a second
-    run (a retried or duplicated task) a no-op. ProviderUnavailable propagates for the task to retry;
-    ProviderRejected fails the call."""
+def call_place(*, call_id: int, now: datetime | None = None) -> str | None:
+    """Place the call through its provider, once, with `call.public_id` as the request key: the row lock
+    and the stored provider id make a second run (a retried, duplicated or swept task) a no-op.
+    ProviderRejected fails the call; ProviderUnavailable is retried with backoff (by the sweep), and the
+    call fails once PLACE_MAX_ATTEMPTS have failed."""
+    provider_name = Call.objects.filter(pk=call_id).values_list("provider", flat=True).first()
+    if provider_name is None:
+        log.warning("call %s vanished before it was placed", call_id)
+        return None
+    provider = provider_for(provider_name)
+    if not provider.dedupes_requests and not _place_attempt_begin(call_id=call_id, now=now):
+        return Call.objects.filter(pk=call_id).values_list("provider_call_id", flat=True).first()
     with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if not _still_to_place(call):
+            return call.provider_call_id
         try:
-            call = Call.objects.select_for_update().get(pk=call_id)
-        except Call.DoesNotExist:
-            log.warning("call %s vanished before it was placed", call_id)
-            return None
-        if call.provider_call_id or call.status != CallStatus.INITIATING:
-            return call.provider_call_id  # placed already, or ended (hung up) before we got to it
-        try:
-            provider_call_id = provider_for(call.provider).place(call)
+            provider_call_id = provider.place(call)
         except ProviderRejected as exc:
             call_place_failed(call_id=call.pk, code=exc.code, message=exc.message)
             return None
+        except ProviderUnavailable as exc:
+            _place_attempt_failed(call, exc, now=now or timezone.now())
+            return None
         call.provider_call_id = provider_call_id
-        call.save(update_fields=["provider_call_id", "updated_at"])
+        call.place_due_at = None
+        call.place_attempts += provider.dedupes_requests  # else counted by _place_attempt_begin
+        call.save(update_fields=["provider_call_id", "place_due_at", "place_attempts", "updated_at"])
     return provider_call_id
+
+
+def _still_to_place(call: Call) -> bool:
+    if call.provider_call_id or call.status != CallStatus.INITIATING:
+        # Placed already, or ended (hung up) before we got to it.
+        if call.place_due_at is not None:
+            Call.objects.filter(pk=call.pk).update(place_due_at=None)
+        return False
+    return True
+
+
+def _place_attempt_begin(*, call_id: int, now: datetime | None) -> bool:
+    """Commit that an attempt starts, before the provider's request, for a provider that cannot tell a
+    repeated request: should this process die during it, the sweep waits for the provider's callbacks
+    rather than dialling the callee a second time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if not _still_to_place(call):
+            return False
+        call.place_attempts += 1
+        call.place_due_at = now + timedelta(seconds=PLACE_UNKNOWN_OUTCOME_SECONDS)
+        call.save(update_fields=["place_attempts", "place_due_at", "updated_at"])
+    return True
+
+
+def _place_attempt_failed(call: Call, exc: ProviderUnavailable, *, now: datetime) -> None:
+    attempts = call.place_attempts + provider_for(call.provider).dedupes_requests
+    if attempts >= PLACE_MAX_ATTEMPTS:
+        call_place_failed(
+            call_id=call.pk,
+            code="provider_unavailable",
+            message=f"The telephony provider stayed unreachable through {attempts} attempts: {exc}",
+        )
+        return
+    backoff = min(2 ** (attempts - 1), PLACE_BACKOFF_MAX_SECONDS)
+    log.warning("placing %s failed (%s); attempt %d in %d s", call.public_id, exc, attempts + 1, backoff)
+    Call.objects.filter(pk=call.pk).update(
+        place_attempts=attempts, place_due_at=now + timedelta(seconds=backoff), updated_at=now
+    )
+
+
+def calls_place_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The outbox's sweep: place every call that is due and still not with its provider (its task was
+    lost, or its last attempt failed and its backoff has passed). Returns how many it tried."""
+    now = now or timezone.now()
+    due = list(
+        Call.objects.filter(place_due_at__lte=now)
+        .order_by("place_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for call_id in due:
+        try:
+            call_place(call_id=call_id, now=now)
+        except Exception:  # one call's trouble must not hold back the others
+            log.exception("the outbox sweep could not place call %s", call_id)
+    return len(due)
 
 
 def call_provider_hangup(*, call_id: int) -> None:

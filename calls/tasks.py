@@ -11,23 +11,16 @@ from calls.providers import ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
-PLACE_MAX_RETRIES = 6
+
+@shared_task(name="calls.place", acks_late=True, ignore_result=True)
+def place(call_id: int) -> str | None:
+    """Place a call (the outbox's fast path); a failed attempt is retried by `calls.place_sweep`."""
+    return services.call_place(call_id=call_id)
 
 
-@shared_task(name="calls.place", bind=True, acks_late=True, ignore_result=True, max_retries=PLACE_MAX_RETRIES)
-def place(self, call_id: int) -> str | None:
-    """Place a call; retried with exponential backoff while the provider is unavailable, then failed."""
-    try:
-        return services.call_place(call_id=call_id)
-    except ProviderUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            lifecycle.call_place_failed(
-                call_id=call_id,
-                code="provider_unavailable",
-                message=f"The telephony provider stayed unreachable: {exc}",
-            )
-            return None
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+@shared_task(name="calls.place_sweep", acks_late=True, ignore_result=True)
+def place_sweep() -> int:
+    return services.calls_place_sweep()
 
 
 @shared_task(

@@ -1,5 +1,5 @@
 """Celery finds each app's tasks in its `tasks` module: here, those of every provider sub-package."""
 
-from telephony.simulator.tasks import simulate_recording, simulator_deliver
+from telephony.simulator.tasks import simulate_recording, simulator_deliver, simulator_sweep
 
-__all__ = ["simulate_recording", "simulator_deliver"]
+__all__ = ["simulate_recording", "simulator_deliver", "simulator_sweep"]

@@ -6,9 +6,18 @@ from datetime import timedelta
 PERIODIC: list[tuple[str, str, timedelta]] = []
 
 PERIODIC += [
+    ("calls: place committed calls whose task was lost (outbox)", "calls.place_sweep", timedelta(seconds=2)),
     ("calls: max_duration sweep", "calls.max_duration_sweep", timedelta(seconds=5)),
     ("calls: stale call watchdog", "calls.stale_sweep", timedelta(seconds=60)),
     ("calls: prune old idempotency keys", "calls.idempotency_keys_prune", timedelta(hours=1)),
+]
+
+PERIODIC += [
+    (
+        "simulator: send overdue status events, re-make lost recordings",
+        "telephony.simulator_sweep",
+        timedelta(seconds=2),
+    ),
 ]
 
 PERIODIC += [

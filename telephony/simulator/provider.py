@@ -1,8 +1,9 @@
 """The simulator provider: a realistic call lifecycle without a carrier.
 
 The callee's last four digits choose the outcome (docs/contract.md, "The simulator provider"). Its status
-events are Twilio-shaped parameter sets, scheduled as Celery tasks with countdowns (ring and talk
-times with jitter, scaled by SIMULATOR_SPEED) and applied through `telephony.twilio.status.provider_status_event`, the very code
+events are Twilio-shaped parameter sets, stored as rows (SimulatorEvent) and sent by Celery tasks with
+countdowns (ring and talk times with jitter, scaled by SIMULATOR_SPEED), or by the sweep when a task was
+lost; they are applied through `telephony.twilio.status.provider_status_event`, the very code
 that handles Twilio's callbacks. Out-of-order and duplicate delivery, when asked for
 (settings.SIMULATOR_DISORDER or the call's context `{"simulator": {"out_of_order": true,
 "duplicates": true}}`), exercise the lifecycle's ordering rules end to end."""
@@ -14,13 +15,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from calls.models import Call, CallStatus
+from calls.models import Call, CallStatus, Direction
 from calls.providers import TelephonyProvider
+from telephony.models import SimulatorDial, SimulatorEvent
+from telephony.simulator.delivery import simulator_events_schedule
+from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
 
 class Outcome:
@@ -143,34 +147,52 @@ def _disorder_wanted(call: Call) -> tuple[bool, bool]:
 
 class SimulatorProvider(TelephonyProvider):
     name = "simulator"
+    dedupes_requests = True  # SimulatorDial: one row per request key, in the placing's transaction
 
     def place(self, call: Call) -> str:
-        call_sid = "SIM" + uuid.uuid4().hex
+        """Dial `call` once: a repeated request for it answers with the first dial's id. The status events
+        are stored as rows in the placing's transaction (nothing of them lives only in the broker), and
+        their countdown tasks are sent after commit."""
+        dial, created = SimulatorDial.objects.get_or_create(
+            request_key=call.public_id,
+            defaults={"call_sid": "SIM" + uuid.uuid4().hex, "to_number": call.to_number},
+        )
+        if not created:
+            SimulatorDial.objects.filter(pk=dial.pk).update(requests=F("requests") + 1)
+            return dial.call_sid
         rng = random.Random()  # noqa: S311 -- jitter, not security
+        start = timezone.now()
         events = simulator_timeline(
-            call_sid=call_sid,
+            call_sid=dial.call_sid,
             to_number=call.to_number,
             from_number=call.from_number,
-            start=timezone.now(),
+            start=start,
             speed=settings.SIMULATOR_SPEED,
             rng=rng,
             max_duration=call.max_duration,
         )
         out_of_order, duplicates = _disorder_wanted(call)
         events = disorder(events, out_of_order=out_of_order, duplicates=duplicates, rng=rng)
-        public_id = call.public_id
+        rows = SimulatorEvent.objects.bulk_create(
+            SimulatorEvent(
+                call_public_id=call.public_id,
+                due_at=start + timedelta(seconds=event.delay),
+                params=event.params,
+            )
+            for event in events
+        )
+        if not all(row.pk for row in rows):  # backends that return no ids from a bulk insert (none we run)
+            rows = list(SimulatorEvent.objects.filter(call_public_id=call.public_id))
+        schedule = [(row.pk, max(0.0, (row.due_at - start).total_seconds())) for row in rows]
+        transaction.on_commit(lambda: simulator_events_schedule(schedule))
+        return dial.call_sid
 
-        def schedule() -> None:
-            for event in events:
-                current_app.send_task(
-                    "calls.simulator_deliver",
-                    kwargs={"call_public_id": public_id, "params": event.params},
-                    countdown=event.delay,
-                    ignore_result=True,
-                )
+    def news_pending(self, call: Call) -> bool:
+        return SimulatorEvent.objects.filter(call_public_id=call.public_id).exists()
 
-        transaction.on_commit(schedule)
-        return call_sid
+    def enforces_time_limit(self, call: Call) -> bool:
+        # The calls it places: their timeline ends the talk at max_duration, as Twilio's `time_limit` does.
+        return call.direction == Direction.OUTBOUND
 
     def hangup(self, call: Call) -> None:
         """The simulated far end has no line to drop: its remaining scheduled events still arrive and
@@ -184,11 +206,6 @@ class SimulatorProvider(TelephonyProvider):
         talk_seconds = (call.ended_at - call.answered_at).total_seconds()
         if talk_seconds <= 0:
             return
-        pk = call.pk
-        transaction.on_commit(
-            lambda: current_app.send_task(
-                "recordings.simulate",
-                kwargs={"call_id": pk, "talk_seconds": talk_seconds},
-                ignore_result=True,
-            )
-        )
+        kwargs = {"call_id": call.pk, "talk_seconds": talk_seconds}
+        # Lost with the broker or the worker, it is sent again by the sweep (delivery.py).
+        transaction.on_commit(lambda: task_send_or_leave_to_sweep("recordings.simulate", kwargs))

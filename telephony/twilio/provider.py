@@ -15,7 +15,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from calls.models import Call
+from calls.models import Call, Direction
 from calls.providers import ProviderRejected, ProviderUnavailable, TelephonyProvider
 from telephony.twilio.twiml import call_stream_twiml
 from wordcab_admin.kernel.public_url import public_url
@@ -94,6 +94,9 @@ class TwilioProvider(TelephonyProvider):
         except (TwilioException, requests.RequestException) as exc:
             raise _translate(exc, "place the call") from exc
         return created.sid
+
+    def enforces_time_limit(self, call: Call) -> bool:
+        return call.direction == Direction.OUTBOUND  # placed with `time_limit`; inbound calls have none
 
     def hangup(self, call: Call) -> None:
         if not call.provider_call_id:

@@ -119,7 +119,9 @@ def test_hanging_up_an_answered_call_completes_it_and_asks_the_provider_to_drop_
     alice, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr("calls.lifecycle.current_app.send_task", lambda name, **kw: sent.append(name))
+    monkeypatch.setattr(
+        "wordcab_admin.kernel.tasks.current_app.send_task", lambda name, **kw: sent.append(name)
+    )
     call = CallFactory(provider_call_id="SIMabc")
     _apply(call, CallStatus.IN_PROGRESS)
     with django_capture_on_commit_callbacks(execute=True):

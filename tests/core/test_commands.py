@@ -40,6 +40,18 @@ def test_the_real_schedule_list_syncs(db):
     assert names >= {name for name, _task, _every in schedules.PERIODIC}
 
 
+def test_each_periodic_run_expires_after_its_interval_so_a_worker_back_from_an_outage_runs_one_sweep(db):
+    call_command("sync_schedules")
+    for name, _task, every in schedules.PERIODIC:
+        assert PeriodicTask.objects.get(name=name).expire_seconds == int(every.total_seconds())
+
+
+def test_the_sweeps_that_recover_lost_work_run_every_few_seconds():
+    every = {task: interval for _name, task, interval in schedules.PERIODIC}
+    assert every["calls.place_sweep"] <= timedelta(seconds=5)
+    assert every["telephony.simulator_sweep"] <= timedelta(seconds=5)
+
+
 def test_ensure_first_admin_creates_an_admin_once_and_prints_its_password_once(client, db):
     out = StringIO()
     call_command("ensure_first_admin", stdout=out)

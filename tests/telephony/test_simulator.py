@@ -82,10 +82,10 @@ def test_out_of_order_and_duplicate_delivery_ends_the_same_way(
 def test_a_recorded_simulated_call_asks_for_its_recording_when_it_completes(
     celery_worker_thread, fast_simulator, api, alice, agent, monkeypatch
 ):
-    from telephony.simulator import provider as simulator
+    from wordcab_admin.kernel import tasks as task_sending
 
     sent = []
-    real = simulator.current_app.send_task
+    real = task_sending.current_app.send_task
 
     class Recorder:
         def send_task(self, name, **kwargs):
@@ -94,7 +94,7 @@ def test_a_recorded_simulated_call_asks_for_its_recording_when_it_completes(
                 return None
             return real(name, **kwargs)
 
-    monkeypatch.setattr(simulator, "current_app", Recorder())
+    monkeypatch.setattr(task_sending, "current_app", Recorder())
     body = {"phone_number": "+14155550123", "record": True}
     call_id = api(alice).post(f"/v1/agents/{agent.public_id}/calls", body, format="json").json()["id"]
     wait_for(lambda: sent, timeout=20, what="the recordings.simulate task")

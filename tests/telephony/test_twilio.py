@@ -1,13 +1,20 @@
 """The Twilio provider against a local fake of Twilio's API, and POST /v1/twilio/status."""
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.utils import timezone
 
 from agents.models import Provider
 from calls.models import Call, CallEvent, CallStatus, Direction
-from calls.providers import ProviderUnavailable
-from calls.services import call_place, call_provider_hangup, stream_token_digest
+from calls.services import (
+    PLACE_MAX_ATTEMPTS,
+    call_place,
+    call_provider_hangup,
+    calls_place_sweep,
+    stream_token_digest,
+)
 from calls.tasks import place
 from telephony.twilio.signature import twilio_sign
 from tests.factories import AgentFactory, CallFactory
@@ -84,26 +91,36 @@ def test_the_place_task_run_twice_places_one_call(fake_twilio):
     assert len(fake_twilio.creates()) == 1
 
 
-def test_a_twilio_outage_is_retried_and_the_call_stays_initiating(fake_twilio):
+def test_a_twilio_outage_leaves_the_call_initiating_and_due_again_after_a_backoff(fake_twilio):
     call = twilio_call()
     fake_twilio.next_status.append((503, {"code": 20500, "message": "Service unavailable"}))
-    with pytest.raises(ProviderUnavailable):
-        call_place(call_id=call.pk)
+    before = timezone.now()
+    assert call_place(call_id=call.pk) is None
     call.refresh_from_db()
-    assert (call.status, call.provider_call_id) == (CallStatus.INITIATING, None)
+    assert (call.status, call.provider_call_id, call.place_attempts) == (CallStatus.INITIATING, None, 1)
+    assert before < call.place_due_at <= timezone.now() + timedelta(seconds=1)
     assert call_place(call_id=call.pk).startswith("CA")  # the retry goes through
+    assert Call.objects.get(pk=call.pk).place_due_at is None  # nothing left to place
     # Only the TwiML of the placing that went through can open the stream.
     tokens = [twiml_parameters(r["form"]["Twiml"][0])["stream_token"] for r in fake_twilio.creates()]
     assert Call.objects.get(pk=call.pk).stream_token_hash == stream_token_digest(tokens[-1])
 
 
-def test_a_provider_that_stays_down_fails_the_call_after_the_last_retry(fake_twilio, monkeypatch):
+def test_a_provider_that_stays_down_fails_the_call_after_the_last_attempt_each_after_its_backoff(fake_twilio):
     call = twilio_call()
-    fake_twilio.next_status.extend([(503, {"code": 20500, "message": "down"})] * 10)
-    monkeypatch.setattr(place, "max_retries", 0)
-    place.apply(kwargs={"call_id": call.pk})
+    fake_twilio.next_status.extend([(503, {"code": 20500, "message": "down"})] * 20)
+    now, waits = timezone.now(), []
+    place.apply(kwargs={"call_id": call.pk})  # the task sent after commit: the first attempt
+    while Call.objects.get(pk=call.pk).status == CallStatus.INITIATING:
+        due = Call.objects.get(pk=call.pk).place_due_at
+        waits.append(round((due - now).total_seconds()))
+        now = due
+        assert calls_place_sweep(now=now) == 1
     call.refresh_from_db()
     assert (call.status, call.error_code) == (CallStatus.FAILED, "provider_unavailable")
+    assert len(fake_twilio.creates()) == PLACE_MAX_ATTEMPTS
+    assert waits[1:] == [2, 4, 8, 16, 32]  # each retry after a doubled backoff
+    assert call.place_due_at is None
 
 
 def test_a_number_twilio_refuses_fails_the_call_with_twilios_error(fake_twilio):
@@ -212,7 +229,9 @@ def test_a_machine_answer_ends_the_call_as_voicemail_and_hangs_up(
     client, twilio_settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("calls.lifecycle.current_app.send_task", lambda name, **kw: sent.append(name))
+    monkeypatch.setattr(
+        "wordcab_admin.kernel.tasks.current_app.send_task", lambda name, **kw: sent.append(name)
+    )
     call = twilio_call(provider_call_id="CA" + "a" * 32)
     post_status(
         client,

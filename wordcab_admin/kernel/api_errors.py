@@ -6,7 +6,9 @@ Services raise DomainError subclasses; DRF's own errors are reshaped here; Djang
 import logging
 from typing import Any
 
+import redis
 from asgiref.sync import iscoroutinefunction
+from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import sync_and_async_middleware
@@ -53,7 +55,24 @@ _STATUS_CODES = {
 }
 
 
+# A part we depend on is unreachable (the database, or Redis where a request needs it): a 503 the client
+# may retry, never a 500. Every write of a request is in a transaction, so nothing half-made is left.
+UNAVAILABLE = (db.OperationalError, db.InterfaceError, redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_response(exc: Exception) -> JsonResponse:
+    log.warning("answered 503: a part we depend on is unreachable: %s", exc)
+    body = error_body(
+        "service_unavailable",
+        "A part of the service is unreachable right now; nothing was changed. Retry shortly.",
+    )
+    return JsonResponse(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, UNAVAILABLE):
+        return unavailable_response(exc)
     if isinstance(exc, DomainError):  # with its headers, if it has any (e.g. Retry-After of a 429)
         body = error_body(exc.code, exc.message, exc.field, **exc.extra)
         return Response(body, status=exc.status, headers=getattr(exc, "headers", None))
@@ -123,6 +142,8 @@ class ApiErrorMiddleware(MiddlewareMixin):
         if isinstance(exception, SuspiciousOperation):  # in a plain view under /v1/ (the Twilio webhooks)
             body, status = _refused_request(exception)
             return JsonResponse(body, status=status)
+        if isinstance(exception, UNAVAILABLE):
+            return unavailable_response(exception)
         log.error("Unhandled API error on %s %s", request.method, request.path, exc_info=exception)
         return json_500(request)
 

@@ -16,8 +16,11 @@ class Command(BaseCommand):
             interval, _ = IntervalSchedule.objects.get_or_create(
                 every=seconds, period=IntervalSchedule.SECONDS
             )
+            # A run not started within its interval is dropped: after an outage the worker finds one sweep
+            # to run, not the hundreds beat sent meanwhile.
             PeriodicTask.objects.update_or_create(
-                name=name, defaults={"task": task, "interval": interval, "enabled": True}
+                name=name,
+                defaults={"task": task, "interval": interval, "enabled": True, "expire_seconds": seconds},
             )
             names.append(name)
         # Tasks we once scheduled but no longer list are disabled, not deleted: staff may have edited them.

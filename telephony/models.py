@@ -1,0 +1,42 @@
+"""The simulated carrier's own records, kept in the database so that nothing it must do lives only in the
+broker: what it was asked to dial (its log, one row per call) and the status events it has still to send."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class SimulatorDial(models.Model):
+    """One call the simulator was asked to dial, by its request key (our call's public id): a repeated
+    request (a retried placing) is answered with the first dial's id and counted, never dialled again."""
+
+    request_key = models.CharField(max_length=64, unique=True)
+    call_sid = models.CharField(max_length=64, unique=True)
+    to_number = models.CharField(max_length=20)
+    requests = models.PositiveIntegerField(default=1, help_text="How many times placing was asked for.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "telephony_simulator_dial"
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} → {self.to_number}"
+
+
+class SimulatorEvent(models.Model):
+    """A status event the simulated carrier will send at `due_at`. Its Celery task (a countdown) sends it
+    on time; `telephony.simulator_sweep` sends those whose task was lost with the broker or the worker.
+    Deleted once applied, in the transaction that applies it."""
+
+    call_public_id = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    params = models.JSONField()
+
+    class Meta:
+        db_table = "telephony_simulator_event"
+        indexes = [models.Index(fields=["due_at"], name="simulator_event_due")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(call_public_id=""), name="simulator_event_has_call")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_public_id} {self.params.get('CallStatus', '')} at {self.due_at:%H:%M:%S}"
