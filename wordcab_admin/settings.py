@@ -264,11 +264,27 @@ SPECTACULAR_SETTINGS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with a workaround that keeps the worker up through a Redis restart (the
+# AttributeError 'hostname'; wordcab_admin/celery.py says what and why).
+CELERY_BROKER_TRANSPORT = "wordcab_admin.celery:RedisTransport"
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis may go away and come back (restarted by `make run`'s supervisor, systemd or compose): the worker
+# keeps reconnecting for as long as it takes, at start-up too (kombu's pause grows to 30 s at most).
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Acknowledged when it starts (at most once), unless a task says `acks_late=True`: only tasks that are
+# safe to run twice do, and are then run again when their worker dies midway (the reason of each is in
+# tests/core/test_task_acks.py, which fails on a task not listed there).
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # acts on acks_late tasks only: requeued, not failed
+# A late-acknowledged task still running when the broker connection drops cannot be acknowledged any
+# more and will run again, which its idempotence allows; threads could not be cancelled anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a delivered, unacknowledged message to another worker after this long (the worker holding
+# it is taken for dead). It must outlast the longest countdown (a recording upload's retry waits up to
+# 10 minutes) plus the longest task (an upload of a long recording), or such a message would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

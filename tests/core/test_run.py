@@ -1,4 +1,5 @@
 """`make run` (python -m wordcab_admin.run serve): starts everything, refuses a second copy, and stops clean.
+A process that dies is started again rather than stopping everything: tests/core/test_supervisor.py.
 
 Each test starts the real embedded default in a subprocess, on a temporary DATA_DIR and a free port, with
 REDIS_URL and DATABASE_URL unset: bundled Redis, SQLite, uvicorn, a Celery worker and Celery beat."""
@@ -229,9 +230,12 @@ def test_make_run_starts_everything_refuses_a_second_copy_and_stops_clean_on_sig
         assert f"already running on DATA_DIR={data_dir}" in second.stderr
         assert f"port {first.port}" in second.stderr
         assert healthz(first.port)[0] == 200  # the first one is untouched
+        processes = json.loads((data_dir / "run" / "processes.json").read_text())
+        assert processes["supervisor"] == first.process.pid  # and so is its list of processes
 
         assert first.stop("SIGTERM") == 0
         assert not (data_dir / "redis" / "url").exists()  # no stale pointer to a stopped Redis
+        assert not (data_dir / "run" / "processes.json").exists()  # nor to stopped processes
         left = alive(first.started)
         assert not left, f"still running after SIGTERM: {commands(left)}"
         assert "stopping" in first.output()

@@ -1,0 +1,50 @@
+"""Which tasks are acknowledged late (after they ran: run again when their worker dies midway, so they
+must be safe to run twice) and which when they start (at most once). Every task of the project is listed
+here with its reason: a new task fails this test until someone has decided."""
+
+from django.conf import settings
+
+from wordcab_admin.celery import app
+
+# Late-acknowledged, with `reject_on_worker_lost`: why running it twice does no harm.
+IDEMPOTENT = {
+    "calls.place": "the row lock and the stored provider id make a second run a no-op; for a provider that "
+    "cannot tell a repeated request the attempt is committed first, so a repeat never dials again",
+    "calls.place_sweep": "places only calls still due, each through calls.place's own guard",
+    "calls.provider_hangup": "hanging up an ended call again is a no-op (Twilio: 404 or not in progress)",
+    "calls.max_duration_sweep": "ends only calls still over their limit, each under the lifecycle's lock",
+    "calls.stale_sweep": "fails only calls still stale, each under the lifecycle's lock",
+    "calls.idempotency_keys_prune": "forgets keys older than the cutoff; a second run finds none left",
+    "calls.simulator_deliver": "applies the event and deletes its row in one transaction; again, no row",
+    "telephony.simulator_sweep": "sends only events still stored and overdue, each applied once as above",
+    "recordings.simulate": "deterministic audio, made again over a partial spool; a finished one is kept",
+    "recordings.upload": "only a pending upload is sent; an object already stored with its size counts",
+    "recordings.upload_sweep": "re-queues and salvages only what is still stuck",
+}
+# Acknowledged when it starts: why a second run would do harm (none today).
+AT_MOST_ONCE: dict[str, str] = {}
+
+
+def project_tasks() -> dict:
+    app.loader.import_default_modules()  # what the worker does at start: every app's tasks module
+    return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+
+
+def test_every_task_is_listed_with_the_reason_for_its_acknowledgement():
+    listed = IDEMPOTENT.keys() | AT_MOST_ONCE.keys()
+    registered = project_tasks().keys()
+    assert not registered - listed, "decide for these tasks, and say why, in IDEMPOTENT or AT_MOST_ONCE"
+    assert not listed - registered, "these tasks are gone: drop them from the lists"
+    assert not IDEMPOTENT.keys() & AT_MOST_ONCE.keys()
+
+
+def test_only_the_idempotent_tasks_are_acknowledged_late_and_requeued_when_their_worker_dies():
+    for name, task in project_tasks().items():
+        assert task.acks_late is (name in IDEMPOTENT), name
+        if task.acks_late:
+            assert task.reject_on_worker_lost is True, name
+
+
+def test_a_task_that_does_not_say_otherwise_is_acknowledged_when_it_starts():
+    assert settings.CELERY_TASK_ACKS_LATE is False
+    assert app.conf.task_acks_late is False
