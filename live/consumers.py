@@ -17,7 +17,13 @@ Messages (text frames, JSON):
     {"type": "batch", "messages": [<either of the above>, …]}
 A frame carries one message, or, when several arrive within one short window, a batch of them in the
 order they happened; every update is kept. A client that falls too far behind is closed with 4408 and
-should reconnect and resynchronize. While Redis is unreachable an upgrade is closed with 1011.
+should reconnect and resynchronize.
+
+When the channel layer is unreachable (Redis down or restarting), updates are lost until it is back, so a
+silent open socket would leave its page stale: the hub notices (its receive fails at once when Redis goes
+away; a renewal of its group membership every LAYER_CHECK_SECONDS catches a Redis that hangs while no
+event flows), closes every socket with 4503 and stops; a socket that connects while the layer is still
+down is closed with 4503 at once. The next socket to connect once Redis answers starts the hub afresh.
 
 Fan-out: each web process runs one Hub per event loop. The hub, not each connection, is the member of the
 channel-layer group, so a broadcast costs one Redis message per process; it receives the already
@@ -60,12 +66,17 @@ from wordcab_admin.kernel.roles import Role, role_of
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4408
-CLOSE_UNAVAILABLE = 1011  # the server cannot serve live updates right now (Redis is down)
+CLOSE_LAYER_LOST = 4503  # the live feed lost its channel layer (Redis): reconnect and resync
 
 MIN_WINDOW_SECONDS = 0.01  # at most 100 frames per second per connection
 MAX_WINDOW_SECONDS = 0.2
 FRAME_BUDGET_PER_SECOND = 2500  # frames one process sends comfortably beside its other work
-MEMBERSHIP_REFRESH_SECONDS = 3600
+# How often a hub renews its group membership (channels-redis drops a member after its group_expiry, a
+# restarted Redis forgot it), which doubles as the check that Redis still answers when no event flows: one
+# small write per process every few seconds, nothing on the fan-out's path.
+LAYER_CHECK_SECONDS = 2.0
+LAYER_TIMEOUT_SECONDS = 3.0  # a layer call (join, renewal, leave) that takes longer counts as Redis down
+LAYER_RETRY_SECONDS = 1.0  # after a failed join, sockets are refused at once for this long (a hung Redis)
 MAX_BACKLOG = 5000  # messages waiting for one slow connection before it is told to resync
 PRINCIPAL_RECHECK_SECONDS = 5.0  # how often a hub re-validates its sockets' principals from the database
 FILTERS = ("agent_id", "campaign_id", "call_id")
@@ -75,7 +86,19 @@ class Subscriber:
     """One websocket connection as the hub sees it: who watches (its principal), its filters and its send
     queue."""
 
-    __slots__ = ("backlog", "busy", "closed", "filters", "hub", "key", "principal", "send", "__weakref__")
+    __slots__ = (
+        "backlog",
+        "busy",
+        "close_code",
+        "closed",
+        "filters",
+        "hub",
+        "key",
+        "opened",
+        "principal",
+        "send",
+        "__weakref__",
+    )
 
     def __init__(self, hub: Hub, send, filters: dict[str, str], principal: Principal) -> None:
         self.hub = hub
@@ -86,6 +109,8 @@ class Subscriber:
         self.backlog: list[str] = []
         self.busy = False
         self.closed = False
+        self.opened = False  # accepted: until then a close is left to the consumer (see accepted())
+        self.close_code: int | None = None
 
     def wants(self, event: dict) -> bool:
         return all(event.get(name) == value for name, value in self.filters.items())
@@ -115,9 +140,17 @@ class Subscriber:
         if self.closed:
             return
         self.closed = True
+        self.close_code = code
         self.backlog.clear()
         self.hub.leave(self)
-        self.hub.loop.create_task(self._close(code))
+        if self.opened:  # a close sent before the accept would turn the accept into an error
+            self.hub.loop.create_task(self._close(code))
+
+    def accepted(self) -> int | None:
+        """The consumer has accepted the socket: the close code it must send now if the hub closed this
+        subscriber meanwhile (between joining and the accept), else None."""
+        self.opened = True
+        return self.close_code
 
     async def _close(self, code: int) -> None:
         with contextlib.suppress(OSError, RuntimeError):
@@ -131,8 +164,16 @@ def frame_text(texts: list[str]) -> str:
     return '{"type":"batch","messages":[' + ",".join(texts) + "]}"
 
 
+class ChannelLayerUnavailable(Exception):
+    """The hub could not join the live group: the channel layer (Redis) is down or does not answer."""
+
+
 class Hub:
-    """The per-process (per event loop) member of the live group; fans events out to subscribers."""
+    """The per-process (per event loop) member of the live group; fans events out to subscribers.
+
+    It runs while anyone watches: a receiver task, a keep-alive that renews the group membership (and so
+    notices a Redis that stopped answering) and the principals' re-check. When the layer is lost, the hub
+    closes its sockets with 4503 and stops those tasks (layer_lost); the next join starts them afresh."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -148,19 +189,44 @@ class Hub:
         self.rechecker: asyncio.Task | None = None
         self.lock = asyncio.Lock()
         self.frames_sent = 0
+        self.layer_up = True  # as last seen: outages and recoveries are logged once, not per socket
+        self.refuse_until = 0.0  # loop time before which a join fails at once (a join just failed)
+        self.stale_channels: list[str] = []  # members of the group left behind by an outage
+        self.forgetting: asyncio.Task | None = None  # removing them, once Redis answers again
 
     async def join(self, subscriber: Subscriber) -> None:
+        """Add a subscriber, starting the hub's tasks first if it is stopped. Raises
+        ChannelLayerUnavailable when that needs Redis and Redis does not answer."""
         async with self.lock:
             if self.receiver is None:
-                layer = get_channel_layer()
-                # A plain (not process-local "!") channel: the hub is its only reader, so a direct
-                # BZPOPMIN suffices and none of the layer's shared per-process receive state is involved.
-                self.channel_name = f"live.hub.{uuid.uuid4().hex}"
-                await layer.group_add(LIVE_GROUP, self.channel_name)
-                self._start_receiver(layer, self.channel_name)
-                self.refresher = self.loop.create_task(self._keep_membership(layer, self.channel_name))
-                self.rechecker = self.loop.create_task(self._recheck_forever())
+                await self._start()
             self.subscribers.add(subscriber)
+
+    async def _start(self) -> None:
+        if self.loop.time() < self.refuse_until:  # a hung Redis must not hold every connect for seconds
+            raise ChannelLayerUnavailable("the channel layer was unreachable a moment ago")
+        layer = get_channel_layer()
+        # A plain (not process-local "!") channel: the hub is its only reader, so a direct
+        # BZPOPMIN suffices and none of the layer's shared per-process receive state is involved.
+        channel_name = f"live.hub.{uuid.uuid4().hex}"
+        try:
+            await asyncio.wait_for(layer.group_add(LIVE_GROUP, channel_name), LAYER_TIMEOUT_SECONDS)
+        except (TimeoutError, OSError, RedisError) as exc:
+            if isinstance(exc, TimeoutError):  # it may have been applied: leave the group once Redis answers
+                self.stale_channels = [*self.stale_channels[-99:], channel_name]  # bounded in a long hang
+            self.refuse_until = self.loop.time() + LAYER_RETRY_SECONDS
+            self._layer_down(exc)
+            raise ChannelLayerUnavailable(str(exc)) from exc
+        if not self.layer_up:
+            logger.warning("live hub: the channel layer answers again; live updates resume")
+            self.layer_up = True
+        self.channel_name = channel_name
+        self._start_receiver(layer, channel_name)
+        self.refresher = self.loop.create_task(self._keep_membership(layer, channel_name))
+        self.rechecker = self.loop.create_task(self._recheck_forever())
+        if self.stale_channels:
+            stale, self.stale_channels = self.stale_channels, []
+            self.forgetting = self.loop.create_task(self._forget(layer, stale))
 
     def leave(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -170,16 +236,57 @@ class Hub:
         async with self.lock:
             if self.subscribers or self.receiver is None:
                 return
-            receiver, channel_name, self.receiver, self.channel_name = (
-                self.receiver,
-                self.channel_name,
-                None,
-                None,
+            channel_name = self.channel_name
+            self._stop_tasks()
+            await self._forget(get_channel_layer(), [channel_name])
+
+    def _stop_tasks(self) -> None:
+        """Cancel the receiver, keep-alive and re-check (but not the task calling this) and forget the
+        channel, so that the next join starts afresh."""
+        tasks = (self.receiver, self.refresher, self.rechecker)
+        self.receiver = self.refresher = self.rechecker = self.channel_name = None
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not None and task is not current:
+                task.cancel()
+
+    async def _forget(self, layer, channel_names: list[str]) -> None:
+        """Leave the group with channels no longer read, so that broadcasts stop filling them. Best
+        effort: a restarted Redis forgot them anyway, and channels-redis expires a member after a day."""
+        for channel_name in channel_names:
+            try:
+                await asyncio.wait_for(layer.group_discard(LIVE_GROUP, channel_name), LAYER_TIMEOUT_SECONDS)
+            except (TimeoutError, OSError, RedisError) as exc:
+                logger.info("live hub: could not leave the group with %s: %s", channel_name, exc)
+
+    def layer_lost(self, exc: BaseException) -> None:
+        """The channel layer failed under a running hub: the updates meanwhile are lost, so every socket is
+        told to reconnect and resync (4503), and the hub stops; the next join starts it afresh, with a
+        new channel (or, while Redis is still down, refuses with 4503 too)."""
+        if self.receiver is None:  # already stopped (the receiver and the keep-alive both noticed)
+            return
+        self.stale_channels.append(self.channel_name)
+        self._stop_tasks()
+        if self.flush_handle is not None:  # what was waiting for a frame is in the pages' resync
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        self.pending = []
+        watchers = list(self.subscribers)
+        self._layer_down(exc, watchers=len(watchers))
+        for subscriber in watchers:
+            subscriber.close(CLOSE_LAYER_LOST)
+
+    def _layer_down(self, exc: BaseException, watchers: int = 0) -> None:
+        if self.layer_up:
+            logger.warning(
+                "live hub: the channel layer is unreachable (%s: %s): %d open socket(s) closed with %d; new "
+                "ones get it too until the layer answers",
+                type(exc).__name__,
+                str(exc) or "no answer in time",
+                watchers,
+                CLOSE_LAYER_LOST,
             )
-            receiver.cancel()
-            self.refresher.cancel()
-            self.rechecker.cancel()
-            await get_channel_layer().group_discard(LIVE_GROUP, channel_name)
+            self.layer_up = False
 
     def _start_receiver(self, layer, channel_name: str) -> None:
         self.receiver = self.loop.create_task(self._receive(layer, channel_name))
@@ -194,26 +301,26 @@ class Hub:
             self._start_receiver(layer, channel_name)
 
     async def _keep_membership(self, layer, channel_name: str) -> None:
-        """channels-redis drops a group member after its group_expiry (a day): renew well before then."""
+        """Renew the group membership every LAYER_CHECK_SECONDS. The receiver notices a Redis that closed
+        its connection at once, but not one that hangs or is cut off while nothing is published: this
+        does, within LAYER_CHECK_SECONDS + LAYER_TIMEOUT_SECONDS."""
         while True:
-            await asyncio.sleep(MEMBERSHIP_REFRESH_SECONDS)
+            await asyncio.sleep(LAYER_CHECK_SECONDS)
             try:
-                await layer.group_add(LIVE_GROUP, channel_name)
-            except (OSError, RedisError) as exc:
-                logger.warning("live hub: could not renew the group membership: %s", exc)
+                await asyncio.wait_for(layer.group_add(LIVE_GROUP, channel_name), LAYER_TIMEOUT_SECONDS)
+            except (TimeoutError, OSError, RedisError) as exc:
+                self.layer_lost(exc)
+                return
 
     async def _receive(self, layer, channel_name: str) -> None:
         while True:
             try:
                 messages = await receive_many(layer, channel_name)
-            except RedisTimeout:  # an idle blocking pop that outlived the socket timeout: just ask again
-                continue
-            except (OSError, RedisError) as exc:  # Redis went away: keep trying, pages resync when it is back
-                logger.warning("live hub: channel layer receive failed: %s", exc)
-                await asyncio.sleep(1)
-                with contextlib.suppress(OSError, RedisError):  # a restarted Redis forgot the group
-                    await layer.group_add(LIVE_GROUP, channel_name)
-                continue
+            except RedisTimeout:  # an idle blocking pop that outlived the socket timeout: the keep-alive
+                continue  # tells a hung Redis from a slow answer
+            except (OSError, RedisError) as exc:  # Redis went away: updates are being lost from now on
+                self.layer_lost(exc)
+                return
             for message in messages:
                 if message.get("type") == PRINCIPALS_MESSAGE_TYPE:
                     self.principals_notified(message.get("events") or ())
@@ -357,12 +464,14 @@ class CallsConsumer(AsyncWebsocketConsumer):
         try:
             # Subscribed before the client sees the socket open, so that it may resynchronize then.
             await hub.join(subscriber)
-        except (OSError, RedisError) as exc:
-            logger.warning("live: cannot subscribe a watcher, the channel layer is down: %s", exc)
-            await self.refuse(CLOSE_UNAVAILABLE)  # the page retries with backoff
+        except ChannelLayerUnavailable:  # logged by the hub, once per outage
+            await self.refuse(CLOSE_LAYER_LOST)  # the page retries with backoff, then resyncs
             return
         self.subscriber = subscriber
         await self.accept()
+        closed_meanwhile = subscriber.accepted()
+        if closed_meanwhile is not None:  # the layer was lost (or the key revoked) while accepting
+            await self.close(code=closed_meanwhile)
 
     async def refuse(self, code: int) -> None:
         await self.accept()  # a close code needs an accepted socket

@@ -4,7 +4,8 @@
  * {"type": "batch", "messages": [...]} when several arrive together (in order). On every (re)open the page
  * resynchronizes: it fetches its current state (the server's partial) and replays what arrived meanwhile,
  * so nothing that happened while disconnected is missed. Reconnects by itself with exponential backoff
- * and jitter; a banner shows while disconnected. */
+ * and jitter; a banner shows while disconnected. The server closes with 4408 (this page fell behind) or
+ * 4503 (the server lost its channel layer, Redis: updates were lost) to ask for exactly that. */
 (function () {
   "use strict";
 
@@ -38,6 +39,14 @@
   }
 
   var BACKOFF_FIRST_MS = 500, BACKOFF_MAX_MS = 15000;
+  /* A socket counts as live again (banner gone, backoff reset) once it has stayed open this long: while
+   * Redis is down the server accepts and closes at once (4503), and that must neither flash "Live" nor
+   * reset the backoff into a tight reconnect loop. */
+  var STEADY_MS = 1000;
+  /* Close codes that ask the page to reconnect and resync (docs/live.md): it fell behind; the server lost
+   * its channel layer. */
+  var RESYNC_CODES = { 4408: true, 4503: true };
+  var INTERRUPTED = "Live updates interrupted — reconnecting…";
   var ACTIVE_ROWS = 200, ENDED_ROWS = 10, KNOWN_CALLS = 5000;
 
   function $(selector, root) { return (root || document).querySelector(selector); }
@@ -79,6 +88,7 @@
     this.timer = null;
     this.held = false;
     this.banner = null;
+    this.steadyTimer = null;
   }
 
   Connection.prototype.url = function () {
@@ -94,9 +104,12 @@
     var ws = new WebSocket(this.url());
     this.ws = ws;
     ws.onopen = function () {
-      self.attempt = 0;
-      self.status("live", "Live");
-      self.showBanner(null);
+      self.steadyTimer = setTimeout(function () {
+        if (self.ws !== ws) return;
+        self.attempt = 0;
+        self.status("live", "Live");
+        self.showBanner(null);
+      }, STEADY_MS);
       self.view.resync();
     };
     ws.onmessage = function (event) {
@@ -108,6 +121,7 @@
     ws.onclose = function (event) {
       if (self.ws !== ws) return;
       self.ws = null;
+      clearTimeout(self.steadyTimer);
       if (event.code === 4401 || event.code === 4403) {
         self.status("denied", "Signed out");
         self.showBanner("Live updates stopped: you are signed out or may not watch. Sign in again, then reload.");
@@ -115,7 +129,7 @@
         return;
       }
       self.status("down", "Reconnecting…");
-      self.showBanner("Live updates are disconnected. Reconnecting…");
+      self.showBanner(RESYNC_CODES[event.code] ? INTERRUPTED : "Live updates are disconnected. Reconnecting…");
       self.schedule();
     };
   };
@@ -494,7 +508,8 @@
   };
 
   /* The calls list: rows are the server's partial (`calls:row`), fetched when their call changes; at most
-   * one fetch per row in flight, and one more after it if the call changed again meanwhile. */
+   * one fetch per row in flight, and one more after it if the call changed again meanwhile. On the newest
+   * page (data-live-prepend) a resync also adds the calls created while disconnected. */
   function CallsList(root) {
     this.root = root;
     this.rowUrl = root.dataset.rowUrl || meta("wordcab-call-row-url");
@@ -503,7 +518,29 @@
   CallsList.prototype.resync = function () {
     var self = this;
     $all('tr[id^="call-row-"]', this.root).forEach(function (tr) { self.refresh(tr.id.slice("call-row-".length), false); });
+    if ("livePrepend" in this.root.dataset) this.addMissed();
     document.body.dispatchEvent(new CustomEvent("calls-resync", { detail: {} }));
+  };
+  /* The rows of the page as the server renders it now that this page lacks (calls created while it was
+   * disconnected, so newer than every row shown) go on top, in the server's order. */
+  CallsList.prototype.addMissed = function () {
+    var self = this;
+    fetchHtml(location.href).then(function (html) {
+      var page = new DOMParser().parseFromString(html, "text/html");
+      var missed = $all('#call-rows > tr[id^="call-row-"]', page).filter(function (tr) { return !document.getElementById(tr.id); });
+      for (var i = missed.length - 1; i >= 0; i--) self.prepend(document.importNode(missed[i], true), true);
+    }).catch(function () { /* the next resync adds them */ });
+  };
+  CallsList.prototype.prepend = function (row, animate) {
+    this.root.insertBefore(row, this.root.firstChild);
+    var table = this.root.closest("table");
+    if (table && table.hidden) { // the empty list's placeholder gives way to its first call
+      table.hidden = false;
+      var empty = table.parentElement.querySelector(".empty");
+      if (empty) empty.remove();
+    }
+    if (window.htmx) window.htmx.process(row);
+    if (animate) flash(row);
   };
   CallsList.prototype.receive = function (message) {
     if (message.type !== "call.updated" || !message.call) return;
@@ -522,18 +559,11 @@
       var fresh = holder.firstElementChild;
       if (!fresh) return;
       var old = document.getElementById("call-row-" + id);
-      if (old) old.replaceWith(fresh);
-      else if (prepend) {
-        self.root.insertBefore(fresh, self.root.firstChild);
-        var table = self.root.closest("table");
-        if (table && table.hidden) { // the empty list's placeholder gives way to its first call
-          table.hidden = false;
-          var empty = table.parentElement.querySelector(".empty");
-          if (empty) empty.remove();
-        }
-      } else return;
-      if (window.htmx) window.htmx.process(fresh);
-      if (animate) flash(fresh);
+      if (old) {
+        old.replaceWith(fresh);
+        if (window.htmx) window.htmx.process(fresh);
+        if (animate) flash(fresh);
+      } else if (prepend) self.prepend(fresh, animate);
     }).catch(function () { /* the next update or resync repaints it */ }).then(function () {
       var again = self.inflight[id] === "again";
       delete self.inflight[id];

@@ -397,7 +397,7 @@ def test_a_burst_of_updates_reaches_a_watcher_in_fewer_frames_than_updates(bob):
     assert frames < len(calls)
 
 
-def test_while_redis_is_unreachable_an_upgrade_is_closed_with_1011(bob, settings):
+def test_while_redis_is_unreachable_an_upgrade_is_closed_with_4503_to_reconnect_and_resync(bob, settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -408,6 +408,6 @@ def test_while_redis_is_unreachable_an_upgrade_is_closed_with_1011(bob, settings
 
     async def scenario():
         async with watching([key]) as ws:
-            assert await close_code(ws) == 1011
+            assert await close_code(ws) == 4503
 
     run(scenario())
