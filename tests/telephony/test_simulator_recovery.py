@@ -89,4 +89,6 @@ def test_a_recorded_simulated_call_that_ended_without_its_recording_gets_it_made
     with django_capture_on_commit_callbacks(execute=False):
         simulate_recording(**kwargs)  # what the worker then runs
     assert Recording.objects.get(call=call).status == RecordingStatus.PENDING_UPLOAD
-    assert simulated_recordings_redrive(now=call.ended_at + timedelta(seconds=RECORDING_OVERDUE_SECONDS)) == 0  # made: nothing to redo
+    assert (
+        simulated_recordings_redrive(now=call.ended_at + timedelta(seconds=RECORDING_OVERDUE_SECONDS)) == 0
+    )  # made: nothing to redo
