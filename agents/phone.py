@@ -1,6 +1,7 @@
-"""Phone numbers: E.164 normalization and the jurisdiction a number belongs to."""
+"""Phone numbers: E.164 normalization, the jurisdiction a number belongs to and the time zones it rings in."""
 
 import phonenumbers
+import phonenumbers.timezone
 from django.conf import settings
 
 from agents.area_codes import us_area_code_states
@@ -50,3 +51,15 @@ def format_national(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def time_zones_for(e164: str) -> list[str]:
+    """The IANA time zones a number may ring in, from phonenumbers' geographic data, in its (alphabetical)
+    order: one for most numbers ('+14155550123' → ['America/Los_Angeles']), several for numbers not tied to
+    one place (US toll-free, Australian mobiles); [] when unknown."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return []
+    zones = phonenumbers.timezone.time_zones_for_number(parsed)
+    return [zone for zone in zones if zone != phonenumbers.timezone.UNKNOWN_TIMEZONE]

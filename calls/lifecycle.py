@@ -26,6 +26,7 @@ from calls.lifecycle_sql import calls_lock, calls_write
 from calls.models import Call, CallEvent, CallStatus, EndReason
 from calls.providers import provider_for
 from calls.serializers import call_object
+from wordcab_admin.kernel.audit import audit_record
 from wordcab_admin.kernel.errors import DomainError, InvalidState, NotFound
 from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
@@ -349,6 +350,10 @@ def call_hangup(*, call: Call, actor: Any = None) -> Call:
                 hangup_provider=True,
             )
         )
+        audit_record(
+            actor=actor, action="call.hung_up", object_type="call", object_id=locked.public_id,
+            before={"status": locked.status}, after={"status": status, "end_reason": end_reason},
+        )  # fmt: skip
     return event.call
 
 

@@ -17,11 +17,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
-from agents.phone import jurisdiction_for
+from agents.phone import InvalidPhoneNumber, normalize_e164
 from calls.announce import call_changed_on_commit
+from calls.audit import call_placed_audit
 from calls.lifecycle import call_place_failed
 from calls.models import Call, CallStatus, Direction
 from calls.providers import ProviderRejected, ProviderUnavailable, outbound_capable, provider_for
+from compliance.clearance import Clearance, call_clearance
 from wordcab_admin.kernel.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
 from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
@@ -86,9 +88,14 @@ def call_create(
     idempotency_key: str | None = None,
     actor: Any = None,
     campaign: Any = None,
+    now: datetime | None = None,
 ) -> tuple[Call, bool]:
     """Create an outbound call; after commit, announce it (`initiating`) and enqueue its placing. Returns
     (call, created).
+
+    Every new call is cleared first (compliance.clearance, at `now`, default the wall clock): a callee on
+    the do-not-call list or outside their calling window is a 422 `do_not_call` or
+    `outside_calling_window` and nothing is created; a cleared call stores the decision.
 
     With an idempotency key (scoped to `actor`), a repeat with the same body returns the first call
     (created=False) and a repeat with another body is a 409 `idempotency_conflict`. The database's unique
@@ -117,13 +124,15 @@ def call_create(
             "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
             code="provider_not_configured",
         )
+    clearance = _cleared_or_refused(agent=agent, to_number=to_number, from_number=from_number, now=now)
     fields = {
         "agent": agent,
         "campaign": campaign,
         "direction": Direction.OUTBOUND,
         "from_number": from_number,
         "to_number": to_number,
-        "jurisdiction": jurisdiction_for(to_number),  # the callee's: country, US state by area code
+        "jurisdiction": _person_jurisdiction(clearance),  # the callee's: country, US state by area code
+        "decision": clearance.decision,
         "context": context,
         "max_duration": max_duration if max_duration is not None else agent.max_duration,
         "record": record if record is not None else agent.record,
@@ -137,6 +146,8 @@ def call_create(
     try:
         with transaction.atomic():
             call = Call.objects.create(**fields)
+            if owner is not None:  # placed by a person or an API key: audited with the call, atomically
+                call_placed_audit(call=call, actor=actor)
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -152,6 +163,30 @@ def call_create(
     return call, True
 
 
+def _cleared_or_refused(*, agent: Agent, to_number: str, from_number: str, now: datetime | None) -> Clearance:
+    clearance = call_clearance(
+        agent=agent,
+        callee_number=to_number,
+        caller_number=from_number,
+        direction=Direction.OUTBOUND,
+        now=now,
+    )
+    if clearance.refusal is not None:
+        code, message = clearance.refusal
+        log.info("call of %s to %s refused: %s", agent.public_id, to_number, code)
+        opens_at = clearance.decision["calling_window"]["opens_next"]
+        extra = {"opens_at": opens_at} if code == "outside_calling_window" else {}
+        raise Unprocessable(message, code=code, field="phone_number", **extra)
+    return clearance
+
+
+def _person_jurisdiction(clearance: Clearance) -> str:
+    """The jurisdiction of the person on the line: the callee of an outbound call, the caller of an inbound
+    one (the call's `jurisdiction`; the decision has both parties')."""
+    decision = clearance.decision
+    return decision["jurisdictions"][decision["person"]]["jurisdiction"]
+
+
 def _call_for_key(*, owner: Any, key: str, fingerprint: str) -> Call | None:
     call = calls_for_display().filter(owner=owner, idempotency_key=key).first()
     if call is not None and call.request_fingerprint != fingerprint:
@@ -165,7 +200,14 @@ def inbound_call_record(
     *, agent: Agent, provider: str, provider_call_id: str, from_number: str, to_number: str
 ) -> Call:
     """The inbound call a carrier announces, created once per provider call id (a retried webhook finds
-    the first one) and announced to live viewers."""
+    the first one) and announced to live viewers. Its decision is recorded (both parties' jurisdictions,
+    the opener, the retention) but never refuses it: the caller called us."""
+    clearance = call_clearance(
+        agent=agent,
+        callee_number=_e164_or_empty(to_number),
+        caller_number=_e164_or_empty(from_number),
+        direction=Direction.INBOUND,
+    )
     fields = {
         "agent": agent,
         "direction": Direction.INBOUND,
@@ -174,6 +216,8 @@ def inbound_call_record(
         "status": CallStatus.INITIATING,
         "record": agent.record,
         "max_duration": agent.max_duration,
+        "jurisdiction": _person_jurisdiction(clearance),  # the caller's
+        "decision": clearance.decision,
     }
     key = {"provider": provider, "provider_call_id": provider_call_id[:64]}
     try:
@@ -187,6 +231,14 @@ def inbound_call_record(
         )
         call_changed_on_commit(call)
     return call
+
+
+def _e164_or_empty(raw: str) -> str:
+    """A carrier's From/To as E.164, or "" for what is no number ("anonymous", a SIP URI to an agent id)."""
+    try:
+        return normalize_e164(raw)
+    except InvalidPhoneNumber:
+        return ""
 
 
 class StreamRefused(Exception):

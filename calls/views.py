@@ -172,7 +172,7 @@ def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
         serializer = CallCreateInput(data=data)
         serializer.is_valid(raise_exception=True)
         valid = serializer.validated_data
-        call, _ = call_create(
+        call, created = call_create(
             agent=agent,
             to_number=valid["phone_number"],
             context=valid["context"],

@@ -11,10 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.phone import jurisdiction_for
 from agents.services import agent_create, agent_set_phone_numbers
 from calls.models import Call
 from calls.services import call_create
 from campaigns.models import Campaign, CampaignStatus
+from compliance.calling_windows import number_inside_calling_hours
+from compliance.clearance import clearance_clock
+from compliance.jurisdictions import jurisdiction_rules
 from wordcab_admin.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,19 @@ def demo_agents_ensure(*, actor) -> list[Agent]:
     return agents
 
 
+def demo_number_callable_now(number: str) -> str:
+    """The demo's callee, moved to where calls may be placed now (its last four digits, which choose its
+    outcome, kept): the demo works at any hour, as a deployment's calling windows allow."""
+    callable_now = number_inside_calling_hours(
+        number[-4:],
+        rules_for=jurisdiction_rules,
+        jurisdiction_of=jurisdiction_for,
+        now=clearance_clock(),
+        minutes=15,
+    )
+    return callable_now or number  # none open anywhere now: refused, and the demo says why
+
+
 def demo_start(*, actor=None, calls: int = len(DEMO_CALLEES)) -> DemoResult:
     """Create the demo agents and a running simulator campaign, and place `calls` calls in it."""
     agents = demo_agents_ensure(actor=actor)
@@ -95,6 +112,7 @@ def demo_start(*, actor=None, calls: int = len(DEMO_CALLEES)) -> DemoResult:
     result = DemoResult(campaign=campaign, agents=agents)
     for index in range(calls):
         number, name = DEMO_CALLEES[index % len(DEMO_CALLEES)]
+        number = demo_number_callable_now(number)
         try:
             call, _ = call_create(
                 agent=caller,

@@ -1,4 +1,5 @@
-"""`/v1/consent-openers[/{id}]`: list, create, read, update, delete consent openers.
+"""`/v1/consent-openers[/{id}]`: list, create, read, update, delete consent openers; `/v1/jurisdictions`
+and `/v1/jurisdictions/{code}`: list, read and edit jurisdictions.
 
 JSON bodies have the opener's text spoken by the local TTS; a multipart body with an `audio` file (WAV or
 MP3) uses that recording instead. Everyone who can read may list them; changes need the compliance role."""
@@ -12,7 +13,9 @@ from rest_framework.views import APIView
 
 from agents.models import Agent
 from compliance import openers
-from compliance.models import ConsentOpener
+from compliance.day_rules import DayRulesInvalid, day_rules_clean
+from compliance.jurisdictions import jurisdiction_get, jurisdiction_update
+from compliance.models import ConsentOpener, Jurisdiction, RecordingConsent
 from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
 from wordcab_admin.kernel.roles import Capability
 from wordcab_admin.kernel.validation import validated
@@ -114,3 +117,78 @@ class OpenerDetailApi(APIView):
     def delete(self, request: Request, opener_id: int) -> Response:
         openers.opener_delete(actor=request.user, opener=_opener(opener_id))
         return Response(status=204)
+
+
+class JurisdictionOutput(serializers.ModelSerializer):
+    calling_start = serializers.TimeField(format="%H:%M")
+    calling_end = serializers.TimeField(format="%H:%M")
+
+    class Meta:
+        model = Jurisdiction
+        fields = [
+            "code", "name", "country", "recording_consent", "calling_start", "calling_end", "day_rules",
+            "calling_days_note", "source", "needs_review", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DayRulesField(serializers.JSONField):
+    """compliance/day_rules.py's format; a rule that does not follow it is a 400 naming `day_rules`."""
+
+    def to_internal_value(self, data):
+        try:
+            return day_rules_clean(super().to_internal_value(data))
+        except DayRulesInvalid as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from exc
+
+
+class JurisdictionUpdateInput(serializers.Serializer):
+    recording_consent = serializers.ChoiceField(choices=RecordingConsent.values, required=False)
+    calling_start = serializers.TimeField(input_formats=["%H:%M", "%H:%M:%S"], required=False)
+    calling_end = serializers.TimeField(input_formats=["%H:%M", "%H:%M:%S"], required=False)
+    day_rules = DayRulesField(required=False)
+    calling_days_note = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    source = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    needs_review = serializers.BooleanField(required=False)
+
+    def to_internal_value(self, data):
+        if not hasattr(data, "keys"):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["The body must be a JSON object."]}, code="invalid"
+            )
+        unknown = sorted(set(data.keys()) - set(self.fields))
+        if unknown:  # a misspelt field must not look like an accepted edit
+            raise serializers.ValidationError(
+                {unknown[0]: [f"Unknown field {unknown[0]!r}."]}, code="unknown_field"
+            )
+        return super().to_internal_value(data)
+
+
+class JurisdictionListApi(APIView):
+    @extend_schema(
+        operation_id="jurisdictions_list",
+        parameters=PAGINATION_PARAMETERS,
+        responses=paginated_schema(JurisdictionOutput),
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(self, request, Jurisdiction.objects.all(), JurisdictionOutput)
+
+
+class JurisdictionDetailApi(APIView):
+    """GET a jurisdiction by code (`US-CA`, `GB`, case-insensitive); PATCH its consent rule, calling hours,
+    day rules, note, source or review flag (compliance role; audited)."""
+
+    write_capability = Capability.COMPLIANCE
+
+    @extend_schema(operation_id="jurisdictions_retrieve", responses=JurisdictionOutput)
+    def get(self, request: Request, code: str) -> Response:
+        return Response(JurisdictionOutput(jurisdiction_get(code)).data)
+
+    @extend_schema(
+        operation_id="jurisdictions_update", request=JurisdictionUpdateInput, responses=JurisdictionOutput
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        jurisdiction = jurisdiction_get(code)
+        changes = validated(JurisdictionUpdateInput, request.data, partial=True)
+        jurisdiction = jurisdiction_update(actor=request.user, jurisdiction=jurisdiction, changes=changes)
+        return Response(JurisdictionOutput(jurisdiction).data)

@@ -1,6 +1,8 @@
 from django import forms
 
 from agents.models import Agent
+from compliance.day_rules import HOLIDAY_CALENDARS, RULE_KEYS
+from compliance.models import Jurisdiction, RecordingConsent
 
 AUDIO_ACCEPT = ".wav,.mp3,audio/wav,audio/x-wav,audio/mpeg"
 
@@ -31,3 +33,64 @@ class OpenerForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": AUDIO_ACCEPT}),
         help_text="A WAV or MP3 recording of the text; without one, the text is spoken by the built-in voice.",
     )
+
+
+DAY_RULE_HELP = (
+    'Empty: the calling hours; "closed"; or windows such as 10:00-17:00 or 10:00-13:00,14:00-20:00.'
+)
+
+
+class JurisdictionForm(forms.Form):
+    """A jurisdiction's rules as a compliance officer edits them; the day rules are spread over fields and
+    put back together as compliance/day_rules.py's format (checked by the service)."""
+
+    recording_consent = forms.ChoiceField(choices=RecordingConsent.choices)
+    calling_start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    calling_end = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="The calling hours in the callee's local time: a call must start inside them.",
+    )
+    weekdays = forms.CharField(
+        required=False, max_length=100, label="Monday to Friday", help_text=DAY_RULE_HELP
+    )
+    saturday = forms.CharField(required=False, max_length=100, help_text=DAY_RULE_HELP)
+    sunday = forms.CharField(required=False, max_length=100, help_text=DAY_RULE_HELP)
+    holidays = forms.CharField(required=False, max_length=100, help_text=DAY_RULE_HELP)
+    holiday_calendar = forms.ChoiceField(
+        required=False, choices=[("", "none"), *HOLIDAY_CALENDARS.items()], label="Holidays: calendar"
+    )
+    holiday_dates = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Holidays: dates",
+        help_text="MM-DD (every year) or YYYY-MM-DD (one day), separated by commas.",
+    )
+    calling_days_note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    source = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    needs_review = forms.BooleanField(required=False, label="Needs legal review")
+
+    @classmethod
+    def initial_for(cls, jurisdiction: Jurisdiction) -> dict:
+        rules = jurisdiction.day_rules or {}
+        initial = {name: getattr(jurisdiction, name) for name in ("recording_consent", "calling_start",
+                   "calling_end", "calling_days_note", "source", "needs_review")}  # fmt: skip
+        initial.update({key: rules.get(key, "") for key in RULE_KEYS})
+        initial["holiday_calendar"] = rules.get("holiday_calendar", "")
+        initial["holiday_dates"] = ", ".join(rules.get("holiday_dates", []))
+        return initial
+
+    def changes(self) -> dict:
+        """The cleaned form as jurisdiction_update's changes."""
+        data = self.cleaned_data
+        day_rules = {key: data[key].strip() for key in RULE_KEYS if data[key].strip()}
+        if data["holiday_calendar"]:
+            day_rules["holiday_calendar"] = data["holiday_calendar"]
+        dates = [part.strip() for part in data["holiday_dates"].split(",") if part.strip()]
+        if dates:
+            day_rules["holiday_dates"] = dates
+        changes = {name: data[name] for name in ("recording_consent", "calling_start", "calling_end",
+                   "calling_days_note", "source", "needs_review")}  # fmt: skip
+        changes["day_rules"] = day_rules
+        return changes

@@ -138,8 +138,8 @@ def opener_delete(*, actor, opener: ConsentOpener) -> None:
 
 def opener_for(*, agent: Agent, jurisdiction: str) -> ConsentOpener | None:
     """The most specific opener for a call of `agent` to `jurisdiction`: this agent and jurisdiction, then
-    the jurisdiction, then this agent's default, then the deployment default; the agent's language first
-    within each."""
+    the jurisdiction, then this agent's default, then the deployment default; within each, the agent's
+    language first, then the newest (an opener added beside the seeded default replaces it)."""
     candidates = (
         ConsentOpener.objects.filter(Q(agent=agent.pk) | Q(agent__isnull=True))
         .filter(jurisdiction__in={jurisdiction.upper(), ""})
@@ -157,9 +157,52 @@ def opener_for(*, agent: Agent, jurisdiction: str) -> ConsentOpener | None:
                 output_field=IntegerField(),
             ),
         )
-        .order_by("rank", "language_rank", "id")
+        .order_by("rank", "language_rank", "-id")
     )
     return candidates.first()
+
+
+def opener_audio_ensure(opener: ConsentOpener) -> ConsentOpener:
+    """An opener saved without audio (the seeded default, when the migration could not speak it) is spoken
+    now, once, by the local TTS, so that it plays; the change is audited as the system's."""
+    if opener.audio:
+        return opener
+    before = _audit_view(opener)
+    try:
+        _set_audio(opener, upload=None)
+    except Unprocessable as exc:  # the media stream then finds no audio to play and plays no opener
+        log.error("consent opener %s has no audio and cannot be spoken: %s", opener.pk, exc.message)
+        return opener
+    with transaction.atomic():
+        ConsentOpener.objects.filter(pk=opener.pk, audio_sha256="").update(
+            audio=opener.audio,
+            audio_source=opener.audio_source,
+            duration_seconds=opener.duration_seconds,
+            audio_sha256=opener.audio_sha256,
+        )
+        audit_record(
+            actor=None,
+            action="consent_opener.updated",
+            object_type="consent_opener",
+            object_id=str(opener.pk),
+            before=before,
+            after=_audit_view(opener),
+        )
+    log.info("spoke the consent opener %s on its first use", opener.pk)
+    return opener
+
+
+def opener_decision(opener: ConsentOpener | None) -> dict | None:
+    """The opener as the "cleared to call" decision names it."""
+    if opener is None:
+        return None
+    return {
+        "id": opener.pk,
+        "jurisdiction": opener.jurisdiction,
+        "agent_id": opener.agent.public_id if opener.agent_id else None,
+        "language": opener.language,
+        "text": opener.text,
+    }
 
 
 def opener_snapshot(opener: ConsentOpener) -> dict:
@@ -177,8 +220,10 @@ def opener_audio(snapshot: dict) -> bytes:
     """The μ-law audio of a snapshotted opener: the stored audio if it is still the same, else the
     snapshot's text spoken again (the opener was edited or deleted since)."""
     opener = ConsentOpener.objects.filter(pk=snapshot.get("id")).only("audio", "audio_sha256").first()
-    if opener is not None and (
-        not snapshot.get("audio_sha256") or opener.audio_sha256 == snapshot["audio_sha256"]
+    if (
+        opener is not None
+        and opener.audio
+        and (not snapshot.get("audio_sha256") or opener.audio_sha256 == snapshot["audio_sha256"])
     ):
         return bytes(opener.audio)
     return synthesize(snapshot.get("text", ""), language=snapshot.get("language", "en-US"))

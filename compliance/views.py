@@ -1,16 +1,18 @@
 import json
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance import openers
 from compliance.filters import AuditFilter
-from compliance.forms import OpenerForm
-from compliance.models import AuditEvent, ConsentOpener
+from compliance.forms import JurisdictionForm, OpenerForm
+from compliance.jurisdictions import jurisdiction_get, jurisdiction_update
+from compliance.models import AuditEvent, ConsentOpener, Jurisdiction
 from wordcab_admin.kernel.audio import ulaw_to_wav_bytes
 from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.fastpath.asgi_streaming import csv_response
@@ -24,7 +26,49 @@ def _opener_list():
 
 @require(Capability.VIEW)
 def compliance_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "compliance/index.html", {"openers": _opener_list()})
+    context = {
+        "openers": _opener_list(),
+        # The newest deployment default is the one that plays where nothing more specific exists.
+        "default_opener": _opener_list().filter(jurisdiction="", agent__isnull=True).order_by("-id").first(),
+        "jurisdictions": Jurisdiction.objects.count(),
+        "jurisdictions_to_review": Jurisdiction.objects.filter(needs_review=True).count(),
+        "retention_default_days": settings.RETENTION_DEFAULT_DAYS,
+    }
+    return render(request, "compliance/index.html", context)
+
+
+@require(Capability.VIEW)
+@require_GET
+def jurisdiction_list(request: HttpRequest) -> HttpResponse:
+    rows = Jurisdiction.objects.order_by("country", "code")
+    if request.GET.get("review") == "1":
+        rows = rows.filter(needs_review=True)
+    return render(request, "compliance/jurisdictions.html", {"jurisdictions": rows, "selected": request.GET})
+
+
+@require(Capability.VIEW)
+def jurisdiction_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A jurisdiction's rules; compliance officers edit them here (audited, compliance.jurisdictions)."""
+    try:
+        jurisdiction = jurisdiction_get(code)
+    except DomainError:
+        raise Http404(f"No jurisdiction {code}") from None
+    form = JurisdictionForm(initial=JurisdictionForm.initial_for(jurisdiction))
+    if request.method == "POST":
+        if not can(request.user, Capability.COMPLIANCE):
+            raise PermissionDenied("Your role may not change jurisdictions.")
+        form = JurisdictionForm(request.POST)
+        if form.is_valid():
+            try:
+                jurisdiction_update(actor=request.user, jurisdiction=jurisdiction, changes=form.changes())
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"{jurisdiction.code} saved.")
+                return redirect("compliance:jurisdiction", code=jurisdiction.code)
+    status = 400 if form.is_bound else 200
+    context = {"jurisdiction": jurisdiction, "form": form}
+    return render(request, "compliance/jurisdiction.html", context, status=status)
 
 
 @require(Capability.VIEW)
@@ -88,14 +132,16 @@ def opener_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 AUDIT_PAGE_ROWS = 200
-AUDIT_CSV_FIELDS = ["created_at", "actor", "action", "object_type", "object_id", "before", "after"]
+AUDIT_CSV_FIELDS = [
+    "created_at", "actor", "action", "object_type", "object_id", "before", "after", "request_id",
+]  # fmt: skip
 
 
 def _audit_filtered(request: HttpRequest) -> AuditFilter:
     return filters_of(request, AuditFilter, AuditEvent.objects.all())
 
 
-@require(Capability.VIEW)
+@require(Capability.COMPLIANCE)  # the audit log: compliance officers and admins
 def audit_list(request: HttpRequest) -> HttpResponse:
     filters = _audit_filtered(request)
     rows = list(filters.qs[: AUDIT_PAGE_ROWS + 1]) if filters.is_valid() else []
@@ -111,7 +157,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/audit.html", context)
 
 
-@require(Capability.VIEW)
+@require(Capability.COMPLIANCE)
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered audit log as CSV, every matching row, oldest first (the order things happened), streamed."""
@@ -129,6 +175,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
                 event.object_id,
                 "" if event.before is None else json.dumps(event.before, ensure_ascii=False),
                 "" if event.after is None else json.dumps(event.after, ensure_ascii=False),
+                event.request_id,
             ]
 
     return csv_response(request, header=AUDIT_CSV_FIELDS, rows=rows(), filename="audit-log.csv")

@@ -10,6 +10,7 @@ from django.db import connection
 from redis.exceptions import RedisError
 from rest_framework.test import APIClient
 
+from tests.compliance.calling_clock import calls_cleared_at_a_weekday_midday, clearance_clock_at  # noqa: F401
 from tests.factories import AgentFactory, UserFactory
 from wordcab_admin.kernel.accounts import api_key_create, api_key_lockout_clear
 from wordcab_admin.kernel.roles import Role

@@ -12,6 +12,7 @@ from django.test import Client
 from calls.consent import call_opener_snapshot
 from compliance.models import AuditEvent, ConsentOpener, OpenerAudioSource
 from compliance.openers import opener_create, opener_for
+from compliance.seed import DEFAULT_OPENER_TEXT
 from compliance.tts import synthesize
 from tests.factories import AgentFactory, CallFactory
 from wordcab_admin.kernel.audio import to_telephone_audio, ulaw_to_pcm16
@@ -21,6 +22,11 @@ try:
     import audioop
 except ImportError:  # Python 3.13+
     import audioop_lts as audioop
+
+
+def added_by_the_test():
+    """The openers besides the deployment default that the migration seeds."""
+    return ConsentOpener.objects.exclude(text=DEFAULT_OPENER_TEXT)
 
 
 def wav_file(*, seconds: float, rate: int = 16000, channels: int = 2, frequency: float = 440) -> bytes:
@@ -91,7 +97,7 @@ def test_an_uploaded_file_that_is_not_audio_is_refused(carol):
     with pytest.raises(Unprocessable) as refused:
         opener_create(actor=carol, jurisdiction="GB", language="en-GB", text="Recorded.", upload=upload)
     assert refused.value.field == "audio"
-    assert not ConsentOpener.objects.exists()
+    assert not added_by_the_test().exists()
 
 
 def test_the_most_specific_opener_wins(db):
@@ -138,7 +144,7 @@ def test_a_compliance_officer_adds_an_opener_spoken_by_the_local_voice(carol):
         "/compliance/openers/", {"jurisdiction": "GB", "language": "en-GB", "text": "This call is recorded."}
     )
     assert response.status_code == 302
-    opener = ConsentOpener.objects.get()
+    opener = added_by_the_test().get()
     assert (opener.jurisdiction, opener.audio_source) == ("GB", OpenerAudioSource.SYNTHESIZED)
     page = signed_in(carol).get("/compliance/openers/")
     assert b"This call is recorded." in page.content
@@ -171,7 +177,7 @@ def test_a_bad_upload_is_answered_on_the_form(carol):
     )
     assert response.status_code == 400
     assert b"Expected a WAV or MP3 file" in response.content
-    assert not ConsentOpener.objects.exists()
+    assert not added_by_the_test().exists()
 
 
 def test_the_opener_can_be_heard_in_the_browser(bob):
@@ -192,7 +198,7 @@ def test_a_viewer_sees_openers_but_may_not_change_them(bob):
     assert b"Add an opener" not in page.content
     assert client.post("/compliance/openers/", {"language": "en-US", "text": "Mine."}).status_code == 403
     assert client.post(f"/compliance/openers/{opener.pk}/delete").status_code == 403
-    assert ConsentOpener.objects.count() == 1
+    assert added_by_the_test().count() == 1
 
 
 def test_deleting_and_respeaking_an_opener_are_audited(carol):
@@ -203,14 +209,22 @@ def test_deleting_and_respeaking_an_opener_are_audited(carol):
     opener.refresh_from_db()
     assert opener.audio_source == OpenerAudioSource.SYNTHESIZED
     assert client.post(f"/compliance/openers/{opener.pk}/delete").status_code == 302
-    assert not ConsentOpener.objects.exists()
+    assert not added_by_the_test().exists()
     actions = list(AuditEvent.objects.filter(object_type="consent_opener").values_list("action", flat=True))
     assert actions == ["consent_opener.deleted", "consent_opener.updated", "consent_opener.created"]
 
 
 def test_the_compliance_and_audit_pages_still_work(carol, bob):
     opener_create(actor=carol, jurisdiction="", language="en-US", text="Hello.")
-    assert b"1 opener" in signed_in(bob).get("/compliance/").content
+    assert b"2 openers" in signed_in(bob).get("/compliance/").content  # with the seeded default
     audit = signed_in(carol).get("/audit/?action=consent_opener.created")
     assert audit.status_code == 200
     assert b"consent_opener.created" in audit.content
+
+
+def test_a_default_opener_added_beside_the_seeded_one_replaces_it(db):
+    agent = AgentFactory(language="en-US")
+    seeded = opener_for(agent=agent, jurisdiction="US-CA")
+    assert seeded.text == DEFAULT_OPENER_TEXT  # a fresh deployment is never silent
+    ours = opener_create(actor=None, jurisdiction="", language="en-US", text="Our own disclosure.")
+    assert opener_for(agent=agent, jurisdiction="US-CA") == ours

@@ -33,6 +33,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.factories import number_inside_calling_hours
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 _VENV_PYTHON = BASE_DIR / ".venv" / "bin" / "python"
 PYTHON = str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable
@@ -422,7 +424,7 @@ def plan_calls(count: int, batch: str, offset: int = 0) -> list[CallPlan]:
             CallPlan(
                 key=f"faults-{batch}-{run}-{i}",
                 outcome=outcome,
-                number=f"+1415555{last_four}",
+                number=number_inside_calling_hours(last_four, minutes=15),  # the server's clock is the wall's
                 record=record,
                 max_duration=max_duration,
                 batch=batch,

@@ -1,0 +1,125 @@
+"""The "cleared to call" decision: one function that calls use at creation (and campaigns per contact).
+
+For a call between `callee_number` and `caller_number` it reads both parties' jurisdictions, chooses the
+consent opener from the stricter one, checks the calling window in the local time of the person on the
+line (the callee of an outbound call), checks the do-not-call list, and names the retention policy that
+will apply. It answers the decision (JSON, stored on the call as `decision`) and, for an outbound call that
+fails a check, the refusal: `do_not_call` or `outside_calling_window`. Inbound calls are never refused
+(the person called us); their decision records the same facts. docs/compliance.md shows the shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.phone import jurisdiction_for
+from compliance.calling_windows import calling_window_check, outside_window_message
+from compliance.do_not_call import do_not_call_entry
+from compliance.jurisdictions import consent_stricter, jurisdiction_rules
+from compliance.models import DoNotCall
+from compliance.openers import opener_decision, opener_for
+from compliance.retention import retention_policy_for
+
+OUTBOUND, INBOUND = "outbound", "inbound"  # calls.Direction's values (calls stands above compliance)
+DECISION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Clearance:
+    decision: dict
+    refusal: tuple[str, str] | None  # (error code, message) when the call may not be placed
+
+    @property
+    def cleared(self) -> bool:
+        return self.refusal is None
+
+
+def clearance_clock() -> datetime:
+    """The instant a call is cleared at: the wall clock. One name for it, so that tests which are not
+    about calling windows can fix it inside them (tests/compliance/calling_clock.py)."""
+    return timezone.now()
+
+
+def call_clearance(
+    *,
+    agent: Agent,
+    callee_number: str,
+    caller_number: str,
+    direction: str,
+    now: datetime | None = None,
+) -> Clearance:
+    """The decision for a call of `agent` from `caller_number` to `callee_number` (E.164; a caller may be
+    unknown, ""), at `now` (default: clearance_clock())."""
+    now = now or clearance_clock()
+    outbound = direction == OUTBOUND
+    callee = jurisdiction_rules(jurisdiction_for(callee_number) if callee_number else "")
+    caller = jurisdiction_rules(jurisdiction_for(caller_number) if caller_number else "")
+    # The person on the line: their local time, their do-not-call entry, their jurisdiction's retention.
+    person, person_number, person_role = (
+        (callee, callee_number, "callee") if outbound else (caller, caller_number, "caller")
+    )
+    consent = consent_stricter(person, callee if person is caller else caller)
+    opener = opener_for(agent=agent, jurisdiction=consent.code)
+    window = calling_window_check(rules=person, number=person_number, now=now)
+    listed = do_not_call_entry(person_number) if person_number else None
+    retention = retention_policy_for(agent_id=agent.pk, jurisdiction=person.code)
+    refusal = None
+    if outbound and listed is not None:
+        refusal = ("do_not_call", _do_not_call_message(listed))
+    elif outbound and not window.inside:
+        message = outside_window_message(check=window, rules=person, number=person_number)
+        refusal = ("outside_calling_window", message)
+    decision = {
+        "version": DECISION_VERSION,
+        "decided_at": _utc_text(now),
+        "direction": direction,
+        "cleared": refusal is None,
+        "refusal": {"code": refusal[0], "message": refusal[1]} if refusal else None,
+        "person": person_role,
+        "jurisdictions": {
+            "callee": callee.as_decision(callee_number),
+            "caller": caller.as_decision(caller_number),
+        },
+        "consent": {
+            "rule": consent.recording_consent,
+            "jurisdiction": consent.code,
+            "party": "callee" if consent is callee else "caller",
+        },
+        "calling_window": window.as_decision(rules=person, enforced=outbound),
+        "do_not_call": {
+            "enforced": outbound,
+            "number": person_number,
+            "listed": listed is not None,
+            "entry": _do_not_call_view(listed),
+        },
+        "opener": opener_decision(opener),
+        "retention": {
+            "days": retention.days,
+            "scope": retention.scope,
+            "policy_id": retention.policy.public_id if retention.policy else None,
+            "jurisdiction": person.code,
+        },
+    }
+    return Clearance(decision=decision, refusal=refusal)
+
+
+def _do_not_call_message(entry: DoNotCall) -> str:
+    why = f": {entry.reason}" if entry.reason else ""
+    return f"{entry.number} is on the do-not-call list (added {entry.created_at:%Y-%m-%d}{why})."
+
+
+def _do_not_call_view(entry: DoNotCall | None) -> dict | None:
+    if entry is None:
+        return None
+    return {
+        "reason": entry.reason,
+        "source": entry.source,
+        "added_at": _utc_text(entry.created_at),
+    }
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
