@@ -4,15 +4,28 @@ A runtime gets the caller's audio as 20 ms μ-law 8 kHz frames and answers throu
 audio, marks and clears; a speech-to-text → LLM → text-to-speech pipeline plugs in here by subclassing
 `AgentRuntime` and naming the class in the AGENT_RUNTIME setting. The media endpoint plays the call's
 consent opener itself before `start()`, so no runtime can skip it or talk over it: a runtime's first
-audio is queued behind the opener."""
+audio is queued behind the opener.
+
+A runtime reports back through the seam too: when the caller asks not to be called again ("take me off
+your list"), it calls `self.opt_out(said=...)`, which puts the number of the person on the line on the
+do-not-call list with the call's id (telephony/runtime/opt_out.py; `opt_out_requested` is a keyword check
+for the words)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from compliance.models import DoNotCall
+from telephony.runtime.opt_out import call_opt_out
+from wordcab_admin.kernel.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 class MediaOutlet(Protocol):
@@ -61,6 +74,21 @@ class AgentRuntime:
 
     async def stop(self) -> None:
         """The stream ended; release what you hold."""
+
+    # --- what a runtime reports (call these; no need to override them) -----------------------------------
+
+    async def opt_out(self, *, said: str = "") -> DoNotCall | None:
+        """The caller asked not to be called again ("take me off your list"; `said`: their words). Their
+        number (the callee of an outbound call, the caller of an inbound one) goes on the do-not-call list
+        with this call's id, audited. The entry, or None when the call has no number to list (an anonymous
+        caller): logged, and the call goes on either way."""
+        try:
+            return await database_sync_to_async(call_opt_out)(call_id=self.call.call_id, said=said)
+        except DomainError as exc:
+            log.warning(
+                "call %s: the caller's opt-out could not be listed: %s", self.call.call_id, exc.message
+            )
+            return None
 
 
 def runtime_for(*, call: CallInfo, outlet: MediaOutlet) -> AgentRuntime:
