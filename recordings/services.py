@@ -1,7 +1,8 @@
 """Call recordings: written to a local spool file as frames arrive, uploaded to the "recordings" storage
 (local files or any S3-compatible store) once the call ends, retried until the store confirms it.
 
-The only module that writes Recording rows. The spool file is deleted only after the store has the
+The only module that writes Recording rows, but for their retention: expiry, the sweep's claims and
+deletion are written by recordings/retention.py. The spool file is deleted only after the store has the
 object with the right size, so a store outage delays a recording but never loses it. What can lose it (a
 spool that cannot be created or written, a spool file that vanished) marks it `failed` with the reason
 (`recording_fail`), and never reaches the call: the call and its audio go on, unrecorded."""
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from calls.announce import call_changed_on_commit
 from calls.models import Call
+from compliance.retention import retention_policy_for
 from recordings.models import Recording, RecordingStatus
 from wordcab_admin.kernel.audio import SAMPLE_RATE, audioop, ulaw_to_pcm16, wav_duration, wav_peaks
 
@@ -322,8 +324,12 @@ def recording_storage_key(recording: Recording) -> str:
 
 
 def recording_expiry(recording: Recording) -> timezone.datetime:
-    """When the recording may be deleted: the deployment default until retention policies decide."""
-    return recording.stored_at + timedelta(days=settings.RETENTION_DEFAULT_DAYS)
+    """When the recording may be deleted: stored + the days of the most specific retention policy for its
+    call's agent and jurisdiction (compliance/retention.py); recomputed when a policy changes
+    (recordings/retention.py)."""
+    call = recording.call
+    choice = retention_policy_for(agent_id=call.agent_id, jurisdiction=call.jurisdiction)
+    return recording.stored_at + timedelta(days=choice.days)
 
 
 def recording_upload(*, recording_id: int) -> Recording:

@@ -26,6 +26,7 @@ PERIODIC += [
         "recordings.upload_sweep",
         timedelta(minutes=2),
     ),
+    ("recordings: retention sweep (expired, not held)", "recordings.retention_sweep", timedelta(minutes=10)),
 ]
 
 # Tasks that run every minute or more often: the worker does not log their routine runs.

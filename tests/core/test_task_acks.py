@@ -20,6 +20,9 @@ IDEMPOTENT = {
     "recordings.simulate": "deterministic audio, made again over a partial spool; a finished one is kept",
     "recordings.upload": "only a pending upload is sent; an object already stored with its size counts",
     "recordings.upload_sweep": "re-queues and salvages only what is still stuck",
+    "recordings.retention_sweep": "claims rows under a lease and marks only what the store reports deleted "
+    "(an object already gone is reported deleted); the receipt is one per recording",
+    "recordings.retention_recompute": "writes the expiry the policies give; a second run writes the same",
 }
 # Acknowledged when it starts: why a second run would do harm (none today).
 AT_MOST_ONCE: dict[str, str] = {}
