@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from django_filters.fields import IsoDateTimeField
 
 from calls.models import Call, CallStatus, Direction
+from wordcab_admin.kernel.filtering import UtcIsoDateTimeFilter
 
 
 class StatusListField(forms.CharField):
@@ -34,24 +32,6 @@ class StatusListFilter(django_filters.Filter):
 
     def filter(self, qs: QuerySet, value):
         return qs.filter(status__in=value) if value else qs
-
-
-class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time, in UTC before it reaches the database: PostgreSQL refuses UTC offsets beyond ±15:59,
-    which Python accepts (up to ±23:59), and a time that leaves the calendar once in UTC is invalid input."""
-
-    def to_python(self, value):
-        parsed = super().to_python(value)
-        if parsed is None or parsed.tzinfo is None:
-            return parsed
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
 
 
 class CallFilter(django_filters.FilterSet):

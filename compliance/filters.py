@@ -16,7 +16,9 @@ def _day_start(day: date) -> datetime:
 class AuditFilter(django_filters.FilterSet):
     action = django_filters.CharFilter()
     actor = django_filters.CharFilter(field_name="actor_label")
+    object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
+    request_id = django_filters.CharFilter(label="Request id")
     since = django_filters.DateFilter(method="filter_since", label="From (day)")
     until = django_filters.DateFilter(method="filter_until", label="To (day, included)")
 

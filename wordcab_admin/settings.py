@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 # Django's stock middleware, with their hooks run on the event loop under ASGI where they never touch the
 # database (wordcab_admin/kernel/fastpath/async_middleware.py): otherwise each hook is a thread hand-off.
 MIDDLEWARE = [
+    "wordcab_admin.kernel.request_id.request_id_middleware",  # first: every answer carries X-Request-ID
     "wordcab_admin.kernel.fastpath.async_middleware.SecurityMiddleware",
     "wordcab_admin.kernel.fastpath.async_middleware.CSPMiddleware",
     "wordcab_admin.kernel.api_errors.refuse_null_characters",

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_POST
 from wordcab_admin.kernel.accounts import (
     ApiKey,
     UserError,
-    api_key_create,
+    api_key_issue,
     api_key_revoke,
     password_changed,
+    user_add,
     user_change_role,
-    user_create,
     user_one_time_password_issue,
     user_set_active,
     users_with_roles,
@@ -68,7 +68,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["name"]))
         return redirect("settings")
-    _, raw = api_key_create(user=request.user, name=form.cleaned_data["name"])
+    _, raw = api_key_issue(user=request.user, name=form.cleaned_data["name"], actor=request.user)
     request.session["new_key"] = raw  # shown on the next page, once
     messages.success(request, "API key created.")
     return redirect("settings")
@@ -78,7 +78,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
 @require(Capability.VIEW)
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=key_id, user=request.user)
-    api_key_revoke(key=key)
+    api_key_revoke(key=key, actor=request.user)
     messages.success(request, f"Key {key.prefix}… revoked.")
     return redirect("settings")
 
@@ -101,7 +101,7 @@ def users_page(request: HttpRequest) -> HttpResponse:
 def user_create_view(request: HttpRequest) -> HttpResponse:
     try:
         role = Role(request.POST.get("role", ""))
-        user, password = user_create(username=request.POST.get("username", ""), role=role)
+        user, password = user_add(username=request.POST.get("username", ""), role=role, actor=request.user)
     except ValueError as exc:  # UserError, or an unknown role
         messages.error(request, str(exc) if isinstance(exc, UserError) else "Pick one of the roles.")
         return redirect("users")

@@ -1,4 +1,5 @@
-"""The audit log page and its CSV export: filters by action, who, object and day; JSON shown as JSON."""
+"""The audit log page and its CSV export: filters by action, who, object and day; JSON shown as JSON; the
+request id of each event; for compliance officers and admins only."""
 
 import csv
 import io
@@ -41,8 +42,8 @@ def history(carol, alice):
     return old
 
 
-def test_the_log_shows_before_and_after_as_json_and_offers_each_action_to_filter_by(bob, history):
-    html = signed_in(bob).get("/audit/").content.decode()
+def test_the_log_shows_before_and_after_as_json_and_offers_each_action_to_filter_by(carol, history):
+    html = signed_in(carol).get("/audit/").content.decode()
     assert "&quot;record&quot;: false" in html  # JSON, not Python's False
     assert "&quot;agent_id&quot;: null" in html
     for action in ("agent.created", "number.added", "recording.played"):
@@ -61,24 +62,24 @@ def test_the_log_shows_before_and_after_as_json_and_offers_each_action_to_filter
         ("since=0001-01-01&until=9999-12-31", ["call_x", "agent_a", "num_old"]),  # the calendar's ends
     ],
 )
-def test_the_log_filters(bob, history, query, objects):
-    page = signed_in(bob).get(f"/audit/?{query}")
+def test_the_log_filters(carol, history, query, objects):
+    page = signed_in(carol).get(f"/audit/?{query}")
     assert [e.object_id for e in page.context["events"]] == objects
 
 
-def test_a_bad_day_is_a_readable_error_not_a_500(bob, history):
-    page = signed_in(bob).get("/audit/?since=yesterday")
+def test_a_bad_day_is_a_readable_error_not_a_500(carol, history):
+    page = signed_in(carol).get("/audit/?since=yesterday")
     assert page.status_code == 200
     assert "Enter a valid date" in page.content.decode()
-    assert signed_in(bob).get("/audit/export.csv?since=yesterday").status_code == 400
+    assert signed_in(carol).get("/audit/export.csv?since=yesterday").status_code == 400
 
 
 @pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
 @pytest.mark.parametrize("field", ["since", "until"])
 def test_a_percent_sign_in_a_day_filter_is_a_readable_error_on_the_page_and_the_export(
-    bob, history, field, value
+    carol, history, field, value
 ):
-    client = signed_in(bob)
+    client = signed_in(carol)
     page = client.get("/audit/", {field: value})
     assert page.status_code == 200
     assert f"{field}: Enter a valid date." in page.content.decode()
@@ -89,8 +90,8 @@ def test_a_percent_sign_in_a_day_filter_is_a_readable_error_on_the_page_and_the_
 
 
 @pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%%"])
-def test_a_percent_sign_in_a_text_filter_matches_it_literally(bob, history, value):
-    client = signed_in(bob)
+def test_a_percent_sign_in_a_text_filter_matches_it_literally(carol, history, value):
+    client = signed_in(carol)
     for field in ("action", "actor", "object_id"):
         page = client.get("/audit/", {field: value})
         assert (page.status_code, page.context["events"]) == (200, [])
@@ -99,20 +100,41 @@ def test_a_percent_sign_in_a_text_filter_matches_it_literally(bob, history, valu
         assert b"".join(export.streaming_content).decode().splitlines()[1:] == []
 
 
-def test_the_export_holds_every_matching_entry_oldest_first_with_json_columns(bob, history):
-    response = signed_in(bob).get("/audit/export.csv?actor=carol")
+def test_the_export_holds_every_matching_entry_oldest_first_with_json_columns(carol, history):
+    response = signed_in(carol).get("/audit/export.csv?actor=carol")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="audit-log.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [(r["actor"], r["action"], r["object_id"]) for r in rows] == [("carol", "number.added", "num_old")]
     assert rows[0]["after"] == '{"number": "+14155550100", "agent_id": null}'
     assert rows[0]["before"] == ""
-    everything = signed_in(bob).get("/audit/export.csv")
+    assert rows[0]["request_id"] == ""  # written outside a request
+    everything = signed_in(carol).get("/audit/export.csv")
     lines = b"".join(everything.streaming_content).decode().splitlines()
     assert len(lines) == 1 + 3
     assert lines[1].split(",")[2] == "number.added"  # the oldest first
 
 
-def test_the_page_links_its_export_with_the_same_filters(bob, history):
-    html = signed_in(bob).get("/audit/?action=agent.created").content.decode()
+def test_the_page_links_its_export_with_the_same_filters(carol, history):
+    html = signed_in(carol).get("/audit/?action=agent.created").content.decode()
     assert 'href="/audit/export.csv?action=agent.created"' in html
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_operators_and_viewers_may_not_read_the_log_or_export_it(request, history, who):
+    client = signed_in(request.getfixturevalue(who))
+    assert client.get("/audit/").status_code == 403
+    assert client.get("/audit/export.csv").status_code == 403
+
+
+def test_the_page_and_the_export_show_the_request_that_wrote_each_event(api, carol, alice, history):
+    created = api(alice).post(
+        "/v1/agents", {"name": "Renewals"}, format="json", HTTP_X_REQUEST_ID="req-2026-renewals"
+    )
+    assert created.status_code == 201
+    html = signed_in(carol).get("/audit/").content.decode()
+    assert "<th>Request</th>" in html
+    assert "req-2026-renewals" in html
+    export = signed_in(carol).get("/audit/export.csv?action=agent.created&actor=alice")
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert [row["request_id"] for row in rows] == ["", "req-2026-renewals"]  # oldest first

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wordcab_admin.kernel.accounts import ApiKey, api_key_create, api_key_revoke
+from wordcab_admin.kernel.accounts import ApiKey, api_key_issue, api_key_revoke
 from wordcab_admin.kernel.roles import GRANTS, Capability, role_of
 from wordcab_admin.kernel.validation import validated
 
@@ -78,7 +78,7 @@ class ApiKeyListApi(ListAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(self.Input, request.data)
-        key, raw = api_key_create(user=request.user, name=data["name"])
+        key, raw = api_key_issue(user=request.user, name=data["name"], actor=request.user)
         key.key = raw
         return Response(ApiKeyCreatedOutput(key).data, status=201)
 
@@ -93,5 +93,5 @@ class ApiKeyDetailApi(APIView):
     )
     def delete(self, request: Request, key_id: int) -> Response:
         key = get_object_or_404(ApiKey, pk=key_id, user=request.user)  # another user's key: absent
-        api_key_revoke(key=key)
+        api_key_revoke(key=key, actor=request.user)
         return Response(status=204)

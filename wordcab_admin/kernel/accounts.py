@@ -14,7 +14,7 @@ from datetime import timedelta
 from axes.utils import reset as sign_in_failures_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -26,6 +26,8 @@ from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.roles import Role
 
 log = logging.getLogger(__name__)
+
+Actor = AbstractBaseUser | AnonymousUser | None
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -60,9 +62,26 @@ _LAST_USED_GRANULARITY = timedelta(minutes=1)  # don't write a row on every requ
 
 
 def api_key_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiKey, str]:
-    """Return the stored key and the raw key, which is shown once and never stored."""
+    """Return the stored key and the raw key, which is shown once and never stored. The key alone:
+    `api_key_issue` is what a person's request (the settings page, `POST /v1/api-keys`) calls."""
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(user=user, name=name[:100], prefix=raw[:12], key_hash=hash_api_key(raw))
+    return key, raw
+
+
+def _api_key_audit_view(key: ApiKey) -> dict:
+    """What the audit log keeps of a key: whose it is and how to tell it apart, never the key itself."""
+    return {"user": key.user.get_username(), "name": key.name, "prefix": key.prefix}
+
+
+def api_key_issue(*, user: AbstractBaseUser, name: str = "", actor: Actor) -> tuple[ApiKey, str]:
+    """`api_key_create` on someone's request, audited (`api_key.created`) in the same transaction."""
+    with transaction.atomic():
+        key, raw = api_key_create(user=user, name=name)
+        audit_record(
+            actor=actor, action="api_key.created", object_type="api_key", object_id=str(key.pk),
+            after=_api_key_audit_view(key),
+        )  # fmt: skip
     return key, raw
 
 
@@ -155,14 +174,19 @@ def _fail_open(check: Callable[[str | None], int], address: str | None) -> int:
         return 0
 
 
-def api_key_revoke(*, key: ApiKey) -> None:
-    """Revoke a key once (revoking it again keeps the first time). Saved through the model rather than by a
-    bare UPDATE, so that post_save tells whoever listens: live closes the key's open sockets."""
+def api_key_revoke(*, key: ApiKey, actor: Actor = None) -> None:
+    """Revoke a key once (revoking it again keeps the first time), audited (`api_key.revoked`, by `actor`;
+    None: the system). Saved through the model rather than by a bare UPDATE, so that post_save tells whoever
+    listens: live closes the key's open sockets."""
     with transaction.atomic():
         current = ApiKey.objects.select_for_update().filter(pk=key.pk, revoked_at__isnull=True).first()
         if current is not None:
             current.revoked_at = timezone.now()
             current.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor, action="api_key.revoked", object_type="api_key", object_id=str(current.pk),
+                before={"active": True}, after={**_api_key_audit_view(current), "active": False},
+            )  # fmt: skip
 
 
 def user_set_role(*, user: AbstractBaseUser, role: Role) -> None:
@@ -213,7 +237,7 @@ def password_changed(user: AbstractBaseUser) -> None:
 
 def user_create(*, username: str, role: Role) -> tuple[AbstractBaseUser, str]:
     """Create a user with a role and a one-time password, returned once (they must change it when they
-    first sign in)."""
+    first sign in). The user alone: `user_add` is the admin's action, audited."""
     username = username.strip()
     user_model = get_user_model()
     field = user_model._meta.get_field(user_model.USERNAME_FIELD)
@@ -232,13 +256,31 @@ def user_create(*, username: str, role: Role) -> tuple[AbstractBaseUser, str]:
     return user, password
 
 
+def user_add(*, username: str, role: Role, actor: Actor) -> tuple[AbstractBaseUser, str]:
+    """An admin adds someone: `user_create`, audited (`user.created`, with the role) in one transaction."""
+    with transaction.atomic():
+        user, password = user_create(username=username, role=role)
+        audit_record(
+            actor=actor, action="user.created", object_type="user", object_id=user.get_username()[:64],
+            after={"username": user.get_username(), "role": role.value},
+        )  # fmt: skip
+    return user, password
+
+
 def user_change_role(*, user: AbstractBaseUser, role: Role, actor: AbstractBaseUser) -> None:
     """Change someone's role; nobody changes their own (so the last admin cannot lock everyone out)."""
     if user.pk == actor.pk:
         raise UserError("You cannot change your own role; ask another admin.")
     if user.is_superuser and role != Role.ADMIN:
         raise UserError(f"{user.get_username()} is a superuser and so always an admin.")
-    user_set_role(user=user, role=role)
+    before = _role_held(user)
+    with transaction.atomic():
+        user_set_role(user=user, role=role)
+        if before != role:
+            audit_record(
+                actor=actor, action="user.role_changed", object_type="user",
+                object_id=user.get_username()[:64], before={"role": before}, after={"role": role.value},
+            )  # fmt: skip
 
 
 def user_one_time_password_issue(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> str:
@@ -273,16 +315,21 @@ def user_set_active(*, user: AbstractBaseUser, active: bool, actor: AbstractBase
         )  # fmt: skip
 
 
+_STRONGEST_FIRST = [Role.ADMIN, Role.OPERATOR, Role.COMPLIANCE, Role.VIEWER]  # as roles.role_of
+
+
+def _role_held(user: AbstractBaseUser) -> Role | None:
+    """The role a user's groups give, active or not (roles.role_of answers None for a deactivated user)."""
+    if user.is_superuser:
+        return Role.ADMIN
+    names = {group.name for group in user.groups.all()}
+    return next((r for r in _STRONGEST_FIRST if r.value in names), None)
+
+
 def users_with_roles() -> list[tuple[AbstractBaseUser, Role | None]]:
     """Every user with their role (and account state), in two queries whatever the number of users."""
-    order = [Role.ADMIN, Role.OPERATOR, Role.COMPLIANCE, Role.VIEWER]  # strongest first, as roles.role_of
-    rows = []
     users = get_user_model().objects.select_related("account_state").prefetch_related("groups")
-    for user in users.order_by("username"):
-        names = {group.name for group in user.groups.all()}
-        role = Role.ADMIN if user.is_superuser else next((r for r in order if r.value in names), None)
-        rows.append((user, role))
-    return rows
+    return [(user, _role_held(user)) for user in users.order_by("username")]
 
 
 def first_admin_ensure() -> tuple[str, str] | None:
@@ -295,4 +342,8 @@ def first_admin_ensure() -> tuple[str, str] | None:
         user = user_model.objects.create_superuser(username="admin", email="", password=None)
         password = _one_time_password_set(user)
         user_set_role(user=user, role=Role.ADMIN)
+        audit_record(
+            actor=None, action="user.created", object_type="user", object_id=user.get_username(),
+            after={"username": user.get_username(), "role": Role.ADMIN.value, "first_admin": True},
+        )  # fmt: skip
     return user.username, password

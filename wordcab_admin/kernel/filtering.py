@@ -4,11 +4,16 @@ A filter's error message may quote the value it refuses (`Unknown status '%'`). 
 with its `params` only when it has some, and so must everything that shows one: django-filter's DRF backend
 formats every message (`message % ()`), so a `%` in a filter value answered 500 instead of 400."""
 
+from datetime import UTC
+
+import django_filters
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django_filters import FilterSet
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions as drf
 from rest_framework.settings import api_settings
@@ -58,3 +63,21 @@ def invalid_filters(filters: FilterSet) -> HttpResponse:
     return HttpResponse(
         "Invalid filters:\n" + "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
     )
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC before it reaches the database: PostgreSQL refuses UTC offsets beyond ±15:59,
+    which Python accepts (up to ±23:59), and a time that leaves the calendar once in UTC is invalid input."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField

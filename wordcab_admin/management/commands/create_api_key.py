@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from wordcab_admin.kernel.accounts import api_key_create
+from wordcab_admin.kernel.accounts import api_key_issue
 
 
 class Command(BaseCommand):
@@ -18,6 +18,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No user named {username!r}. Create one with `manage.py createsuperuser`."
             ) from None
-        _, raw = api_key_create(user=user, name=name or "command line")
+        _, raw = api_key_issue(user=user, name=name or "command line", actor=None)  # audited as system
         self.stdout.write(raw)
         self.stderr.write("Store this key now: it will not be shown again.")
