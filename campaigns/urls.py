@@ -7,6 +7,7 @@ campaign_patterns = (
         path("", views.campaign_list, name="list"),
         path("<str:campaign_id>/", views.campaign_detail, name="detail"),
         path("<str:campaign_id>/board", views.campaign_board, name="board"),
+        path("<str:campaign_id>/evidence.zip", views.campaign_evidence, name="evidence"),
     ],
     "campaigns",
 )

@@ -2,12 +2,13 @@
 `?campaign_id=` on /ws/calls), and the demo button of the empty wallboard."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from calls.models import CallStatus
 from campaigns.demo import demo_start
+from campaigns.evidence import campaign_evidence_zip
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_calls, campaign_summary, campaigns_with_progress
 from wordcab_admin.kernel.roles import Capability, require
@@ -37,6 +38,15 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 def campaign_board(request: HttpRequest, campaign_id: str) -> HttpResponse:
     """The page's live part alone, fetched by live.js on every (re)connect."""
     return render(request, "campaigns/_board.html", campaign_context(campaign_for_page(campaign_id)))
+
+
+@require_GET
+@require(Capability.COMPLIANCE)
+def campaign_evidence(request: HttpRequest, campaign_id: str) -> FileResponse:
+    """Every call's evidence record, zipped (campaigns/evidence.py)."""
+    campaign = campaign_for_page(campaign_id)
+    name = f"{campaign.public_id}-evidence.zip"
+    return FileResponse(campaign_evidence_zip(campaign), as_attachment=True, filename=name)
 
 
 @require(Capability.VIEW)

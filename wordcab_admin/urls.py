@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("v1/", include("wordcab_admin.api.urls")),
     path("", include("agents.urls")),
+    path("", include("recordings.urls")),
     path("", include("calls.urls")),
     path("", include("campaigns.urls")),
     path("", include("live.urls")),
