@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from agents.models import Agent
 from compliance import openers
+from compliance.api_fields import optional_agent
 from compliance.day_rules import DayRulesInvalid, day_rules_clean
 from compliance.jurisdictions import jurisdiction_get, jurisdiction_update
 from compliance.models import ConsentOpener, Jurisdiction, RecordingConsent
@@ -46,12 +47,7 @@ class OpenerFields(serializers.Serializer):
     audio = serializers.FileField(required=False)
 
     def validate_agent_id(self, value: str | None) -> Agent | None:
-        if not value:
-            return None
-        try:
-            return Agent.objects.get(public_id=value)
-        except Agent.DoesNotExist:
-            raise serializers.ValidationError(f"No agent {value}") from None
+        return optional_agent(value)
 
 
 class OpenerUpdateFields(OpenerFields):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from agents.models import Agent
 from compliance import holds
+from compliance.api_fields import optional_agent
 from compliance.models import LegalHold
 from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
@@ -76,12 +77,7 @@ class LegalHoldFields(serializers.Serializer):
     reason = serializers.CharField(max_length=holds.MAX_REASON_LENGTH)
 
     def validate_agent_id(self, value: str | None) -> Agent | None:
-        if not value:
-            return None
-        try:
-            return Agent.objects.get(public_id=value)
-        except Agent.DoesNotExist:
-            raise serializers.ValidationError(f"No agent {value}") from None
+        return optional_agent(value)
 
     def validate(self, data: dict) -> dict:
         named = [kind for kind, name in holds.TARGET_FIELDS.items() if data.get(name)]

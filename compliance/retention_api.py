@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from agents.models import Agent
 from compliance import retention
+from compliance.api_fields import optional_agent
 from compliance.models import RetentionPolicy
 from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
 from wordcab_admin.kernel.roles import Capability
@@ -51,12 +52,7 @@ class RetentionPolicyFields(serializers.Serializer):
     days = serializers.IntegerField(min_value=0, max_value=retention.MAX_RETENTION_DAYS)
 
     def validate_agent_id(self, value: str | None) -> Agent | None:
-        if not value:
-            return None
-        try:
-            return Agent.objects.get(public_id=value)
-        except Agent.DoesNotExist:
-            raise serializers.ValidationError(f"No agent {value}") from None
+        return optional_agent(value)
 
 
 class RetentionPolicyUpdateFields(RetentionPolicyFields):
