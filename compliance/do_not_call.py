@@ -99,7 +99,12 @@ def do_not_call_remove(*, actor: Actor, number: str) -> DoNotCall:
     """Take a number off the list (it may be called again); a 404 when it is not listed."""
     e164 = number_normalize(number, field="number")
     with transaction.atomic():
-        entry = DoNotCall.objects.select_for_update().select_related("added_by").filter(number=e164).first()
+        entry = (
+            DoNotCall.objects.select_for_update(of=("self",))
+            .select_related("added_by")
+            .filter(number=e164)
+            .first()
+        )
         if entry is None:
             raise NotFound(f"{e164} is not on the do-not-call list.", field="number")
         before = do_not_call_audit_view(entry)

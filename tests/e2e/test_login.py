@@ -42,10 +42,12 @@ def test_the_right_password_lands_on_the_dashboard_with_the_navigation(live_asgi
         "Calls",
         "Campaigns",
         "Compliance",
-        "Audit",
         "Settings",
     ]:
         expect(nav.get_by_role("link", name=section, exact=True)).to_be_visible()
+    # The audit log and the do-not-call list are for compliance officers and admins: not an operator's links.
+    for section in ["Audit", "Do not call"]:
+        expect(nav.get_by_role("link", name=section, exact=True)).to_have_count(0)
     expect(page.get_by_text("operator")).to_be_visible()
     # The vendored stylesheets are served by the app itself (no CDN) and applied.
     assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") == "flex"
