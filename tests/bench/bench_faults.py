@@ -22,6 +22,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wordcab_admin.settings")
+
+import django  # noqa: E402
+
+django.setup()  # the harness picks numbers inside their calling hours from the project's seed data
 
 from tests.faults.harness import FAULTS, REFERENCE_SECONDS, run_drill, running_product  # noqa: E402
 
