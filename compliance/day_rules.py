@@ -19,6 +19,7 @@ holiday. Where two rules overlap, the stricter reading wins (as the jurisdiction
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -74,16 +75,14 @@ def windows_text(windows: list[Window]) -> str:
 
 def _holiday_date(text: Any) -> str:
     """'12-26' (every year) or '2026-04-03' (that day), zero-padded as holiday_on compares them."""
-    if isinstance(text, str):
-        value = text.strip()
-        try:
-            return datetime.strptime(value, "%Y-%m-%d").strftime("%Y-%m-%d")
-        except ValueError:
-            pass
-        try:  # in a leap year, so that 02-29 reads
-            return datetime.strptime(f"2000-{value}", "%Y-%m-%d").strftime("%m-%d")
-        except ValueError:
-            pass
+    value = text.strip() if isinstance(text, str) else ""
+    # That day (YYYY-MM-DD), or every year (MM-DD, read in a leap year so that 02-29 reads).
+    for candidate, pattern, shown in (
+        (value, "%Y-%m-%d", "%Y-%m-%d"),
+        (f"2000-{value}", "%Y-%m-%d", "%m-%d"),
+    ):
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(candidate, pattern).strftime(shown)
     raise DayRulesInvalid(f"{text!r} is not a date: write MM-DD (every year) or YYYY-MM-DD (that day)")
 
 
