@@ -111,6 +111,13 @@ class Call(models.Model):
                 name="call_key_unique_per_owner",
                 condition=Q(idempotency_key__isnull=False),
             ),
+            # An owner-less key (a campaign's attempt key) is unique on its own: in the constraint above
+            # PostgreSQL holds NULL owners distinct, so it would never stop a second call for one attempt.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                name="call_key_unique_unowned",
+                condition=Q(owner__isnull=True, idempotency_key__isnull=False),
+            ),
             models.UniqueConstraint(
                 fields=["provider", "provider_call_id"],
                 name="call_provider_id_unique",

@@ -6,6 +6,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from calls.announce import calls_ended
-        from campaigns.services import campaigns_finish_if_done
+        from campaigns.dispatch import contacts_settle_on_calls_ended
 
-        calls_ended.connect(campaigns_finish_if_done, dispatch_uid="campaigns.finish_if_done")
+        # Settles the ended attempts' contacts (retry or outcome), then finishes the campaigns that are done.
+        calls_ended.connect(contacts_settle_on_calls_ended, dispatch_uid="campaigns.settle")

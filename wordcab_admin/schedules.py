@@ -14,6 +14,14 @@ PERIODIC += [
 
 PERIODIC += [
     (
+        "campaigns: dispatch running campaigns, settle ended attempts, finish",
+        "campaigns.dispatch_tick",
+        timedelta(seconds=2),
+    ),
+]
+
+PERIODIC += [
+    (
         "simulator: send overdue status events, re-make lost recordings",
         "telephony.simulator_sweep",
         timedelta(seconds=2),

@@ -196,6 +196,12 @@ MEDIA_ROOT = DATA_DIR / "recordings"
 # Each upload is refused by its size, before it is read, over its own cap: the numbers page's CSV here
 # (agents/bulk.py, read as a stream up to its 5000 rows), consent opener audio in compliance/openers.py.
 BULK_CSV_MAX_BYTES = 5 * 1024 * 1024
+# A campaign's contact list (campaigns/importing.py) is read as a stream, whatever its size, up to
+# CAMPAIGN_MAX_ROWS data rows; CAMPAIGN_ALLOWED_COUNTRIES (ISO codes, comma-separated) names the countries a
+# campaign may call: empty means every country that has a jurisdiction row (compliance/data/jurisdictions.csv).
+CAMPAIGN_CSV_MAX_BYTES = env_int("CAMPAIGN_CSV_MAX_BYTES", 256 * 1024 * 1024)
+CAMPAIGN_MAX_ROWS = 1_000_000
+CAMPAIGN_ALLOWED_COUNTRIES = [c.strip().upper() for c in env_str("CAMPAIGN_ALLOWED_COUNTRIES").split(",") if c.strip()]
 
 RECORDINGS_BUCKET = env_str("RECORDINGS_BUCKET")
 RECORDINGS_SPOOL_DIR = DATA_DIR / "spool"

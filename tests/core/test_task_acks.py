@@ -22,6 +22,10 @@ IDEMPOTENT = {
     "recordings.upload_sweep": "re-queues and salvages only what is still stuck",
     "recordings.retention_sweep": "claims rows under a lease and marks only what the store reports deleted "
     "(an object already gone is reported deleted); the receipt is one per recording",
+    "campaigns.dispatch_tick": "settles, expires and finishes only what is still due, each under its row lock; "
+    "a second tick only sends more dispatch tasks, each a no-op when another holds the campaign",
+    "campaigns.dispatch": "claims under the campaign's row lock (SKIP LOCKED); a contact's attempt, its call "
+    "and its claim commit together, the attempt unique per (contact, n) and its call's key unique",
     "recordings.retention_recompute": "writes the expiry the policies give; a second run writes the same",
 }
 # Acknowledged when it starts: why a second run would do harm (none today).
