@@ -7,6 +7,7 @@ Celery worker, the simulator and a killed worker are in test_dispatch_worker.py 
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.lifecycle import EventIn, call_events_apply
@@ -14,10 +15,10 @@ from calls.models import Call, CallStatus, EndReason
 from campaigns.dispatch import campaign_dispatch, contacts_settle
 from campaigns.forecast import campaign_forecast
 from campaigns.models import Campaign, CampaignStatus, Contact, ContactAttempt, ContactStatus, SkipReason
-from campaigns.pacing import bucket_key, _client
+from campaigns.pacing import _client, bucket_key
 from campaigns.services import campaign_cancel, campaign_pause, campaign_resume
 from compliance.models import DoNotCall
-from tests.factories import AgentFactory, PhoneNumberFactory
+from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
 
 NOON_WEDNESDAY = datetime(2026, 6, 17, 18, 30, tzinfo=UTC)  # inside every US calling window
 pytestmark = pytest.mark.django_db
@@ -39,14 +40,18 @@ def running_campaign(numbers: list[str], **settings) -> Campaign:
         name="Reminders", agent=agent, status=CampaignStatus.RUNNING, **(defaults | settings)
     )
     Contact.objects.bulk_create(
-        Contact(campaign=campaign, row=row, phone_number=number, raw_number=number, context={"name": f"n{row}"})
+        Contact(
+            campaign=campaign, row=row, phone_number=number, raw_number=number, context={"name": f"n{row}"}
+        )
         for row, number in enumerate(numbers, start=2)
     )
     return campaign
 
 
 def end_call(call: Call, status: str, end_reason: str = "") -> None:
-    result = call_events_apply([EventIn(status=status, call_id=call.pk, source="simulator", end_reason=end_reason)])
+    result = call_events_apply(
+        [EventIn(status=status, call_id=call.pk, source="simulator", end_reason=end_reason)]
+    )
     assert not isinstance(result[0], Exception), result[0]
     contacts_settle(campaign_ids=[call.campaign_id])
 
@@ -57,10 +62,13 @@ def test_dispatch_starts_each_due_contact_once_with_its_attempt_key_and_context(
     assert result.started == 3
     for contact in Contact.objects.filter(campaign=campaign):
         attempt = ContactAttempt.objects.get(contact=contact)
-        assert contact.status == ContactStatus.CALLING and contact.attempts == 1
-        assert attempt.number == 1 and attempt.call == contact.last_call
+        assert contact.status == ContactStatus.CALLING
+        assert contact.attempts == 1
+        assert attempt.number == 1
+        assert attempt.call == contact.last_call
         assert attempt.call.idempotency_key == f"campaign:{campaign.public_id}:contact:{contact.pk}:attempt:1"
-        assert attempt.call.campaign == campaign and attempt.call.to_number == contact.phone_number
+        assert attempt.call.campaign == campaign
+        assert attempt.call.to_number == contact.phone_number
         assert attempt.call.context == contact.context
         assert attempt.call.place_due_at is not None  # in the outbox: placed even if every task is lost
     assert campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY).started == 0
@@ -106,7 +114,8 @@ def test_cancel_skips_pending_contacts_and_lets_live_calls_end_without_retry(ali
     campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
     campaign_cancel(actor=alice, campaign=campaign)
     skipped = Contact.objects.filter(campaign=campaign, status=ContactStatus.SKIPPED)
-    assert skipped.count() == 2 and {c.skip_reason for c in skipped} == {SkipReason.CANCELLED}
+    assert skipped.count() == 2
+    assert {c.skip_reason for c in skipped} == {SkipReason.CANCELLED}
     end_call(Call.objects.get(campaign=campaign), CallStatus.NO_ANSWER)
     assert Contact.objects.get(campaign=campaign, attempts=1).status == ContactStatus.NO_ANSWER
 
@@ -116,8 +125,10 @@ def test_a_contact_outside_its_calling_window_waits_for_it_to_open():
     night_in_california = datetime(2026, 6, 17, 8, 0, tzinfo=UTC)  # 01:00 in San Francisco
     result = campaign_dispatch(campaign_id=campaign.pk, now=night_in_california)
     contact = Contact.objects.get(campaign=campaign)
-    assert result.started == 0 and result.deferred == 1
-    assert contact.status == ContactStatus.PENDING and contact.next_attempt_at > night_in_california
+    assert result.started == 0
+    assert result.deferred == 1
+    assert contact.status == ContactStatus.PENDING
+    assert contact.next_attempt_at > night_in_california
     assert contact.next_attempt_at.astimezone(UTC).hour == 15  # 08:00 PDT, the federal window's start
     assert not Call.objects.exists()
     assert campaign_dispatch(campaign_id=campaign.pk, now=contact.next_attempt_at).started == 1
@@ -147,7 +158,8 @@ def test_a_number_put_on_the_do_not_call_list_after_import_is_skipped():
     DoNotCall.objects.create(number="+14155550123", reason="asked us to stop")
     campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
     contact = Contact.objects.get(campaign=campaign)
-    assert contact.status == ContactStatus.SKIPPED and contact.skip_reason == SkipReason.DO_NOT_CALL
+    assert contact.status == ContactStatus.SKIPPED
+    assert contact.skip_reason == SkipReason.DO_NOT_CALL
     assert not Call.objects.exists()
 
 
@@ -167,7 +179,8 @@ def test_retries_follow_the_outcome_after_the_delay(status, end_reason, retried)
     end_call(Call.objects.get(campaign=campaign), status, end_reason)
     contact = Contact.objects.get(campaign=campaign)
     attempt = ContactAttempt.objects.get(contact=contact)
-    assert attempt.outcome and attempt.ended_at
+    assert attempt.outcome
+    assert attempt.ended_at
     if retried:
         assert contact.status == ContactStatus.PENDING
         assert contact.next_attempt_at == attempt.call.ended_at + timedelta(seconds=600)
@@ -186,9 +199,11 @@ def test_attempts_run_out_and_the_campaign_completes():
         campaign_dispatch(campaign_id=campaign.pk, now=timezone.now())
         end_call(Call.objects.get(campaign=campaign, status__in=CallStatus.active()), CallStatus.NO_ANSWER)
     contact = Contact.objects.get(campaign=campaign)
-    assert contact.status == ContactStatus.NO_ANSWER and contact.attempts == 2
+    assert contact.status == ContactStatus.NO_ANSWER
+    assert contact.attempts == 2
     campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.COMPLETED and campaign.finished_at
+    assert campaign.status == CampaignStatus.COMPLETED
+    assert campaign.finished_at
 
 
 def test_a_settlement_lost_with_its_signal_is_made_by_the_next_tick():
@@ -206,14 +221,17 @@ def test_a_disabled_agent_pauses_the_campaign_and_says_why():
     campaign.agent.save()
     assert campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY).started == 0
     campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.PAUSED and "disabled" in campaign.status_reason
+    assert campaign.status == CampaignStatus.PAUSED
+    assert "disabled" in campaign.status_reason
     assert Contact.objects.filter(campaign=campaign, status=ContactStatus.PENDING).count() == 2
 
 
 def test_the_forecast_sorts_contacts_by_when_their_window_lets_them_be_called():
     # 18:30 UTC on Wednesday: 11:30 in California, 19:30 in London (inside), 03:30 in Tokyo (later today).
     campaign = running_campaign(["+14155550123", "+14155550142", "+442079460958", "+81312345678"])
-    Contact.objects.create(campaign=campaign, row=99, status=ContactStatus.SKIPPED, skip_reason="invalid_number")
+    Contact.objects.create(
+        campaign=campaign, row=99, status=ContactStatus.SKIPPED, skip_reason="invalid_number"
+    )
     forecast = campaign_forecast(campaign, now=NOON_WEDNESDAY)
     assert forecast["now"] + forecast["later_today"] + forecast["other_days"] + forecast["never"] == 4
     assert forecast["now"] >= 2
@@ -221,3 +239,11 @@ def test_the_forecast_sorts_contacts_by_when_their_window_lets_them_be_called():
     assert forecast["total"] == 5
     night = datetime(2026, 6, 17, 8, 0, tzinfo=UTC)
     assert campaign_forecast(campaign, now=night)["now"] < forecast["now"]
+
+
+def test_an_owner_less_idempotency_key_is_unique_in_the_database():
+    """PostgreSQL holds NULL owners distinct in (owner, key): a second owner-less call with one attempt's
+    key must still be refused by the database, not only by the lookup before the insert."""
+    CallFactory(idempotency_key="campaign:camp_x:contact:1:attempt:1", owner=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CallFactory(idempotency_key="campaign:camp_x:contact:1:attempt:1", owner=None)
