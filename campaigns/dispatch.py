@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.phone import jurisdiction_for, time_zones_for
-from calls.announce import calls_changed_on_commit
+from calls.announce import calls_changed_on_commit, calls_changes_gathered
 from calls.models import Call, CallStatus, EndReason
 from calls.services import call_create
 from campaigns.models import (
@@ -43,6 +43,7 @@ from campaigns.pacing import pacing_refund, pacing_take
 from campaigns.services import campaign_system_pause, campaigns_finish_if_done
 from campaigns.windows import window_opens_next
 from compliance import clearance
+from compliance.clearance import clearance_rules_read_once
 from wordcab_admin.kernel.errors import DomainError, Unprocessable
 from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
@@ -118,29 +119,40 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
         tokens = pacing_take(
             campaign_public_id=campaign.public_id, calls_per_minute=campaign.calls_per_minute, wanted=room
         )
-        examined, closed = 0, _ClosedWindows()
-        while result.started < tokens and examined < EXAMINE_MAX:
-            batch = list(_due(campaign, now).select_for_update(skip_locked=True, of=("self",))[:FETCH_BATCH])
-            if not batch:
-                break
-            for contact in batch:
-                examined += 1
-                if not _attempt_start(campaign, contact, now=now, closed=closed, result=result):
-                    examined = EXAMINE_MAX  # the campaign was paused: stop
-                    break
-                if result.started >= tokens:
-                    break
+        with calls_changes_gathered(), clearance_rules_read_once():
+            examined = _contacts_start(
+                campaign, now=now, tokens=tokens, closed=_ClosedWindows(), result=result
+            )
         pacing_refund(
             campaign_public_id=campaign.public_id,
             unused=tokens - result.started,
             calls_per_minute=campaign.calls_per_minute,
         )
         result.more = (result.started == tokens == CLAIM_BATCH) or examined == EXAMINE_MAX
-        if result.started or result.deferred or result.skipped:
+        if not result.started and (result.deferred or result.skipped):  # started calls carry the campaign
             calls_changed_on_commit([], {campaign.pk})
     if result.more and campaign.status == CampaignStatus.RUNNING:
         transaction.on_commit(lambda: dispatch_continue(campaign_id))
     return result
+
+
+def _contacts_start(
+    campaign: Campaign, *, now: datetime, tokens: int, closed: _ClosedWindows, result: DispatchResult
+) -> int:
+    """Start due contacts until `tokens` calls are started or EXAMINE_MAX contacts examined (most of them
+    deferred to their window); returns how many were examined (EXAMINE_MAX if the campaign paused)."""
+    examined = 0
+    while result.started < tokens and examined < EXAMINE_MAX:
+        batch = list(_due(campaign, now).select_for_update(skip_locked=True, of=("self",))[:FETCH_BATCH])
+        if not batch:
+            break
+        for contact in batch:
+            examined += 1
+            if not _attempt_start(campaign, contact, now=now, closed=closed, result=result):
+                return EXAMINE_MAX  # the campaign was paused: stop
+            if result.started >= tokens:
+                break
+    return examined
 
 
 def _due(campaign: Campaign, now: datetime) -> QuerySet[Contact]:

@@ -9,8 +9,12 @@ fails a check, the refusal: `do_not_call` or `outside_calling_window`. Inbound c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -25,6 +29,30 @@ from compliance.retention import retention_policy_for
 
 OUTBOUND, INBOUND = "outbound", "inbound"  # calls.Direction's values (calls stands above compliance)
 DECISION_VERSION = 1
+
+T = TypeVar("T")
+_rules_read: ContextVar[dict[tuple, Any] | None] = ContextVar("clearance_rules_read", default=None)
+
+
+@contextmanager
+def clearance_rules_read_once() -> Iterator[None]:
+    """Inside the block, each rule a decision reads (a jurisdiction's row, the opener, the retention
+    policy) is read once per key and reused: for a campaign's dispatch run, which clears many calls of one
+    agent in one transaction. The do-not-call list and the clock are read for every call."""
+    token = _rules_read.set({})
+    try:
+        yield
+    finally:
+        _rules_read.reset(token)
+
+
+def _read_once(key: tuple, read: Callable[[], T]) -> T:
+    memo = _rules_read.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 @dataclass(frozen=True)
@@ -55,17 +83,24 @@ def call_clearance(
     unknown, ""), at `now` (default: clearance_clock())."""
     now = now or clearance_clock()
     outbound = direction == OUTBOUND
-    callee = jurisdiction_rules(jurisdiction_for(callee_number) if callee_number else "")
-    caller = jurisdiction_rules(jurisdiction_for(caller_number) if caller_number else "")
+    callee_code = jurisdiction_for(callee_number) if callee_number else ""
+    caller_code = jurisdiction_for(caller_number) if caller_number else ""
+    callee = _read_once(("rules", callee_code), lambda: jurisdiction_rules(callee_code))
+    caller = _read_once(("rules", caller_code), lambda: jurisdiction_rules(caller_code))
     # The person on the line: their local time, their do-not-call entry, their jurisdiction's retention.
     person, person_number, person_role = (
         (callee, callee_number, "callee") if outbound else (caller, caller_number, "caller")
     )
     consent = consent_stricter(person, callee if person is caller else caller)
-    opener = opener_for(agent=agent, jurisdiction=consent.code)
+    opener = _read_once(
+        ("opener", agent.pk, consent.code), lambda: opener_for(agent=agent, jurisdiction=consent.code)
+    )
     window = calling_window_check(rules=person, number=person_number, now=now)
     listed = do_not_call_entry(person_number) if person_number else None
-    retention = retention_policy_for(agent_id=agent.pk, jurisdiction=person.code)
+    retention = _read_once(
+        ("retention", agent.pk, person.code),
+        lambda: retention_policy_for(agent_id=agent.pk, jurisdiction=person.code),
+    )
     refusal = None
     if outbound and listed is not None:
         refusal = ("do_not_call", _do_not_call_message(listed))
