@@ -372,5 +372,9 @@ def contact_settle(*, contact_id: int) -> int:
 
 
 def contacts_settle_on_calls_ended(campaign_ids: list[int], **_signal: object) -> int:
-    """The receiver of `calls.announce.calls_ended`, after the commit that ended calls of these campaigns."""
-    return contacts_settle(campaign_ids=list(campaign_ids))
+    """The receiver of `calls.announce.calls_ended`, after the commit that ended calls of these campaigns:
+    settle their contacts, then finish those with nothing left (a campaign without contacts, the demo's,
+    finishes when its last call ends)."""
+    settled = contacts_settle(campaign_ids=list(campaign_ids))
+    campaigns_finish_if_done(list(campaign_ids))
+    return settled

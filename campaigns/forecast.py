@@ -16,8 +16,8 @@ from django.db.models.functions import Substr
 from agents.phone import jurisdiction_for
 from campaigns.models import Campaign, Contact, ContactStatus
 from campaigns.windows import number_zones, window_opens_next
-from compliance.calling_windows import calling_window_check
 from compliance import clearance
+from compliance.calling_windows import calling_window_check
 from compliance.jurisdictions import jurisdiction_rules
 from compliance.models import DoNotCall
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.models import Call, CallStatus
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.selectors import campaigns_with_progress
+from campaigns.selectors import CONTACT_DONE_STATES, campaigns_with_progress
 
 ACTIVE_ROWS = 200  # the active-calls table shows at most this many; the tiles count them all
 OCCUPANCY_AGENTS = 50
@@ -103,8 +103,10 @@ def agent_occupancy(limit: int = OCCUPANCY_AGENTS) -> list[dict]:
 
 
 def running_campaigns(limit: int = RUNNING_CAMPAIGNS) -> list[Campaign]:
-    """Running campaigns with how many of their calls have ended, newest first."""
-    return list(campaigns_with_progress().filter(status=CampaignStatus.RUNNING)[:limit])
+    """Running campaigns with their progress (contacts done, or calls ended for one without contacts), newest
+    first."""
+    running = Campaign.objects.select_related("agent").filter(status=CampaignStatus.RUNNING).order_by("-id")
+    return campaigns_with_progress(running[:limit])
 
 
 class EpochMinute(Func):
@@ -174,6 +176,7 @@ def wallboard_context() -> dict:
         "active_calls": calls,
         "ended_calls": ended_calls(),
         "campaigns": running_campaigns(),
+        "contact_done_states": " ".join(CONTACT_DONE_STATES),
         "agents": agents,
         "occupancy_peak": max([a["active"] for a in agents] + [1]),
         "chart": chart_bars(buckets),

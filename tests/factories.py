@@ -123,3 +123,29 @@ class ConsentOpenerFactory(factory.django.DjangoModelFactory):
     audio = b"\xff" * 8000
     duration_seconds = 1.0
     audio_sha256 = factory.LazyAttribute(lambda opener: hashlib.sha256(opener.audio).hexdigest())
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A campaign as an import leaves it (a draft), without contacts: add them with ContactFactory."""
+
+    class Meta:
+        model = "campaigns.Campaign"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    agent = factory.SubFactory(AgentFactory)
+    file_name = "contacts.csv"
+    columns = factory.LazyFunction(lambda: ["name", "phone"])
+    phone_column = "phone"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    """A pending contact of a campaign, row after row."""
+
+    class Meta:
+        model = "campaigns.Contact"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    row = factory.Sequence(lambda n: n + 2)
+    phone_number = factory.Sequence(lambda n: f"+1415555{(n + 1000) % 10000:04d}")
+    raw_number = factory.LazyAttribute(lambda contact: contact.phone_number)
+    context = factory.LazyFunction(lambda: {"name": "Jane Doe"})

@@ -310,7 +310,7 @@
     this.paint(call, animate);
   };
 
-  /* Running campaigns: how many of their calls have ended; a campaign that stops running leaves the list. */
+  /* Running campaigns: how far each has got; a campaign that stops running leaves the list. */
   Wallboard.prototype.campaign = function (c, animate) {
     var list = $("#running-campaigns", this.root);
     if (!list) return;
@@ -324,8 +324,9 @@
       $all("li:not([data-campaign-id])", list).forEach(function (x) { x.remove(); });
       li = document.createElement("li");
       li.dataset.campaignId = c.id;
-      li.innerHTML = '<a class="name"></a><progress data-campaign-progress value="0" max="1" aria-label="calls ended"></progress>' +
-        '<span class="nums"><b data-campaign-ended>0</b> of <span data-campaign-total>0</span> calls ended</span>';
+      li.innerHTML = '<a class="name"></a><progress data-campaign-progress value="0" max="1" aria-label="progress"></progress>' +
+        '<span class="nums"><b data-campaign-done>0</b> of <span data-campaign-total>0</span> <span data-campaign-unit></span></span>';
+      $("[data-campaign-progress]", li).dataset.doneStates = list.dataset.doneStates || "";
       var link = $("a", li);
       link.textContent = c.name;
       link.href = (this.root.dataset.campaignUrl || "").replace("CAMPAIGN_ID", encodeURIComponent(c.id));
@@ -333,18 +334,34 @@
     }
     if (c.updated_at && li.dataset.updatedAt && c.updated_at < li.dataset.updatedAt) return; // an older count
     li.dataset.updatedAt = c.updated_at || "";
-    if (showProgress(li, c.counts) && animate) flash(li);
+    if (showProgress(li, c) && animate) flash(li);
   };
 
-  /* "n of m calls ended" and its bar, inside `root`; true when something changed. */
-  function showProgress(root, n) {
-    var ended = TERMINAL.reduce(function (sum, status) { return sum + (n[status] || 0); }, 0);
-    var endedEl = $("[data-campaign-ended]", root), totalEl = $("[data-campaign-total]", root);
+  /* How far a campaign is (campaigns/selectors.py campaign_progress): its contacts done of all, or for a
+   * campaign without contacts (the demo's) its calls ended of all. The contact states that count as done
+   * are the server's, on the bar (data-done-states); the call states, the status table's TERMINAL. */
+  function progressOf(c, doneStates) {
+    var contacts = c.counts || {}, calls = c.calls || {};
+    if (contacts.total) {
+      var done = doneStates.reduce(function (sum, state) { return sum + (contacts[state] || 0); }, 0);
+      return { done: done, total: contacts.total, unit: "contacts done" };
+    }
+    var ended = TERMINAL.reduce(function (sum, status) { return sum + (calls[status] || 0); }, 0);
+    return { done: ended, total: calls.total || 0, unit: "calls ended" };
+  }
+
+  /* "n of m contacts done" (or calls ended) and its bar, inside `root`; true when something changed. */
+  function showProgress(root, c) {
     var bar = $("[data-campaign-progress]", root);
-    if (bar) { bar.max = Math.max(1, n.total); bar.value = ended; }
-    if (!endedEl || (endedEl.textContent === String(ended) && totalEl.textContent === String(n.total))) return false;
-    endedEl.textContent = ended;
-    totalEl.textContent = n.total;
+    var doneStates = ((bar && bar.dataset.doneStates) || "").split(" ").filter(Boolean);
+    var p = progressOf(c, doneStates);
+    var doneEl = $("[data-campaign-done]", root), totalEl = $("[data-campaign-total]", root);
+    var unitEl = $("[data-campaign-unit]", root);
+    if (bar) { bar.max = Math.max(1, p.total); bar.value = p.done; }
+    if (unitEl) unitEl.textContent = p.unit;
+    if (!doneEl || (doneEl.textContent === String(p.done) && totalEl.textContent === String(p.total))) return false;
+    doneEl.textContent = p.done;
+    totalEl.textContent = p.total;
     return true;
   }
 
@@ -464,25 +481,38 @@
     this.painter.agentNames[state.agent_id] = this.root.dataset.agentName;
     this.body = $("#campaign-calls", this.root);
     this.updatedAt = state.updated_at;
+    this.status = state.status;
     tickTimers(this.root, 0);
   };
 
   CampaignPage.prototype.resync = Wallboard.prototype.resync;
   CampaignPage.prototype.receive = Wallboard.prototype.receive;
 
+  /* A campaign.updated fills the counts in place: its contacts per state (data-campaign-count) and its calls
+   * per status (data-campaign-call). A new status changes the controls too: the board is fetched again. */
   CampaignPage.prototype.apply = function (message, animate) {
     if (message.type === "campaign.updated" && message.campaign) {
       var c = message.campaign;
       if (c.updated_at && c.updated_at < this.updatedAt) return;
       this.updatedAt = c.updated_at || this.updatedAt;
       var root = this.root;
-      Object.keys(c.counts).forEach(function (name) {
-        var el = $('[data-campaign-count="' + name + '"]', root);
-        if (el && el.textContent !== String(c.counts[name])) { el.textContent = c.counts[name]; if (animate) flash(el.parentElement); }
+      [["data-campaign-count", c.counts || {}], ["data-campaign-call", c.calls || {}]].forEach(function (pair) {
+        Object.keys(pair[1]).forEach(function (name) {
+          var el = $("[" + pair[0] + '="' + name + '"]', root);
+          if (el && el.textContent !== String(pair[1][name])) { el.textContent = pair[1][name]; if (animate) flash(el.parentElement); }
+        });
       });
-      showProgress(root, c.counts);
-      var status = $("[data-campaign-status]", root);
-      if (status) { status.textContent = c.status.charAt(0).toUpperCase() + c.status.slice(1); }
+      showProgress(root, c);
+      if (c.status !== this.status) {
+        this.status = c.status;
+        var badge = $("[data-campaign-status]", root);
+        if (badge) {
+          badge.textContent = c.status.charAt(0).toUpperCase() + c.status.slice(1);
+          badge.className = "badge badge-campaign-" + c.status;
+          badge.dataset.campaignStatus = c.status;
+        }
+        this.resync();
+      }
     } else if (message.type === "call.updated" && message.call) {
       var call = message.call, tr = document.getElementById("live-call-" + call.id);
       if (tr && RANK[call.status] < RANK[tr.dataset.status]) return;

@@ -11,10 +11,10 @@ from django.test import AsyncClient
 
 from agents.models import Agent, PhoneNumber
 from calls.models import CallStatus
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, ContactStatus, SkipReason
 from compliance.models import ConsentOpener
 from recordings.models import Recording, RecordingStatus
-from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
+from tests.factories import AgentFactory, CallFactory, CampaignFactory, ContactFactory, PhoneNumberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,11 @@ def one_of_everything(agent) -> dict:
     ConsentOpener.objects.create(
         jurisdiction="US-CA", language="en-US", text="This call is recorded.", audio=b"\xff"
     )
-    return {"agent": agent, "number": number, "campaign": campaign, "call": call}
+    # A draft made from a file: its forecast, validation report and contacts table.
+    draft = CampaignFactory(agent=agent, validation={"rows": 2, "accepted": 1, "rejected": 1})
+    ContactFactory(campaign=draft)
+    ContactFactory(campaign=draft, status=ContactStatus.SKIPPED, skip_reason=SkipReason.DUPLICATE)
+    return {"agent": agent, "number": number, "campaign": campaign, "call": call, "draft": draft}
 
 
 @pytest.fixture
@@ -112,6 +116,8 @@ def main_pages(everything: dict) -> list[str]:
         f"/calls/{everything['call'].public_id}/",
         "/campaigns/",
         f"/campaigns/{everything['campaign'].public_id}/",
+        f"/campaigns/{everything['draft'].public_id}/",
+        "/campaigns/new",
         "/compliance/",
         "/compliance/openers/",
         "/audit/",

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compliance.models import ConsentOpener
-from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
+from tests.factories import AgentFactory, CallFactory, CampaignFactory, ContactFactory, PhoneNumberFactory
 from wordcab_admin.kernel.audit import audit_record
 
 pytestmark = pytest.mark.django_db
@@ -101,9 +101,11 @@ def world(ada, monkeypatch):
     monkeypatch.setattr("compliance.openers.synthesize", lambda text, language="en-US": b"\xff" * 800)
     agent = AgentFactory(public_id="agent_abc")
     call = CallFactory(agent=agent)
+    campaign = CampaignFactory(agent=agent)
+    ContactFactory(campaign=campaign)
     PhoneNumberFactory(number="+14155550111", agent=agent)
     audit_record(actor=ada, action="agent.created", object_type="agent", object_id="agent_abc")
-    return {"call": call, "agent": agent}
+    return {"call": call, "agent": agent, "campaign": campaign}
 
 
 @pytest.fixture
@@ -125,6 +127,9 @@ LIST_PARAMETERS = {
     "/v1/consent-openers": [],
     "/v1/api-keys": [],
     "/v1/calls/{call}/events": [],
+    "/v1/campaigns": ["status", "agent_id"],
+    "/v1/campaigns/{campaign}/contacts": ["status", "skip_reason"],
+    "/campaigns/{campaign}/": ["status", "skip_reason", "q", "page"],
     "/calls/": ["status", "agent_id", "campaign_id", "direction", "phone_number", "created_after", "created_before", "before"],
     "/calls/export.csv": ["status", "agent_id", "campaign_id", "direction", "phone_number", "created_after", "created_before"],
     "/audit/": ["action", "actor", "object_id", "since", "until"],
@@ -138,7 +143,7 @@ LIST_PARAMETERS = {
 def test_no_list_answers_a_5xx_to_odd_query_parameters(world, api_client, page_client, path):
     names = [*LIST_PARAMETERS[path], "cursor", "limit", "%", "\ud800"]
     client = api_client if path.startswith("/v1/") else page_client
-    url = path.format(call=world["call"].public_id)
+    url = path.format(call=world["call"].public_id, campaign=world["campaign"].public_id)
 
     @FUZZ
     @given(params=st.dictionaries(st.sampled_from(names), odd_text, max_size=4))
@@ -204,6 +209,10 @@ def test_no_odd_id_in_a_path_answers_a_5xx(world, api_client, value):
         ("post", "/v1/agents/{}/calls"),
         ("get", "/v1/numbers/{}"),
         ("get", "/v1/consent-openers/{}"),
+        ("get", "/v1/campaigns/{}"),
+        ("get", "/v1/campaigns/{}/contacts"),
+        ("get", "/v1/campaigns/{}/forecast"),
+        ("post", "/v1/campaigns/{}/start"),
     ]:
         url = path.format(segment(value) or "x")
         if method == "get":

@@ -139,17 +139,18 @@ def test_the_campaign_page_counts_its_calls_live(
     campaign = Campaign.objects.create(name="Spring reminders", agent=agent, status=CampaignStatus.RUNNING)
     page = signed_in_page(alice)
     open_live(page, f"{live_asgi_url}/campaigns/{campaign.public_id}/")
-    expect(page.locator('[data-campaign-count="total"]')).to_have_text("0")
+    expect(page.locator('[data-campaign-call="total"]')).to_have_text("0")
 
     for number in ("+14155550123", "+14155550150", "+14155550184"):
         call_create(agent=agent, to_number=number, actor=alice, campaign=campaign)
     call_create(agent=agent, to_number="+14155550131", actor=alice)  # not in the campaign
 
-    expect(page.locator('[data-campaign-count="total"]')).to_have_text("3")
-    expect(page.locator('[data-campaign-count="completed"]')).to_have_text("2", timeout=20_000)
-    expect(page.locator('[data-campaign-count="no_answer"]')).to_have_text("1", timeout=20_000)
+    expect(page.locator('[data-campaign-call="total"]')).to_have_text("3")
+    expect(page.locator('[data-campaign-call="completed"]')).to_have_text("2", timeout=20_000)
+    expect(page.locator('[data-campaign-call="no_answer"]')).to_have_text("1", timeout=20_000)
     expect(page.locator("#campaign-calls tr")).to_have_count(3)
-    expect(page.locator("[data-campaign-ended]")).to_have_text("3")  # and its progress bar is full
+    expect(page.locator("[data-campaign-done]")).to_have_text("3")  # and its progress bar is full
+    expect(page.locator("[data-campaign-unit]")).to_have_text("calls ended")  # a campaign without contacts
     expect(page.locator("[data-campaign-progress]")).to_have_attribute("value", "3")
     expect(page.locator("[data-campaign-progress]")).to_have_attribute("max", "3")
     assert page.evaluate("window.__sameDocument") is True
@@ -172,7 +173,7 @@ def test_the_wallboard_lists_running_campaigns_counts_their_ended_calls_and_drop
     item = page.locator(f'#running-campaigns li[data-campaign-id="{campaign.public_id}"]')
     expect(item).to_contain_text("Autumn survey")
     expect(item.locator("[data-campaign-total]")).to_have_text("3")
-    expect(item.locator("[data-campaign-ended]")).to_have_text("2", timeout=20_000)
+    expect(item.locator("[data-campaign-done]")).to_have_text("2", timeout=20_000)
     expect(item.locator("progress")).to_have_attribute("value", "2")
 
     apply_event(call=held, status=CallStatus.COMPLETED, source="test")  # its last call ends
@@ -182,4 +183,4 @@ def test_the_wallboard_lists_running_campaigns_counts_their_ended_calls_and_drop
     assert campaign.status == CampaignStatus.COMPLETED
     page.goto(f"{live_asgi_url}/campaigns/{campaign.public_id}/")
     expect(page.locator("[data-campaign-status]")).to_have_text("Completed")
-    expect(page.locator('[data-campaign-count="failed"]')).to_have_text("1")
+    expect(page.locator('[data-campaign-call="failed"]')).to_have_text("1")

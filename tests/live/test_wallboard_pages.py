@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 
 from calls.models import Call, CallStatus
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, ContactStatus, SkipReason
 from live.wallboard import agent_occupancy, call_counts, calls_per_minute, ended_calls, wallboard_context
-from tests.factories import AgentFactory, CallFactory
+from tests.factories import AgentFactory, CallFactory, CampaignFactory, ContactFactory
 
 
 def signed_in(user) -> Client:
@@ -97,7 +97,23 @@ def test_the_wallboard_lists_running_campaigns_with_their_progress(bob):
     assert f'href="/campaigns/{running.public_id}/"' in html
     assert "Old one" not in html
     (campaign,) = wallboard_context()["campaigns"]
-    assert (campaign.total, campaign.ended) == (2, 1)
+    assert (campaign.progress.done, campaign.progress.total, campaign.progress.unit) == (1, 2, "calls ended")
+
+
+def test_the_wallboard_counts_a_running_campaigns_contacts_done_once_it_has_contacts(bob):
+    running = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=running, status=ContactStatus.COMPLETED)
+    ContactFactory(campaign=running, status=ContactStatus.SKIPPED, skip_reason=SkipReason.DUPLICATE)
+    ContactFactory(campaign=running, status=ContactStatus.CALLING)
+    CallFactory(agent=running.agent, campaign=running, status=CallStatus.RINGING)
+    html = signed_in(bob).get("/").content.decode()
+    assert 'data-done-states="completed failed no_answer skipped"' in html
+    (campaign,) = wallboard_context()["campaigns"]
+    assert (campaign.progress.done, campaign.progress.total, campaign.progress.unit) == (
+        2,
+        3,
+        "contacts done",
+    )
 
 
 def test_the_wallboard_counts_live_calls_of_any_day_and_ended_calls_of_today_only(db):
