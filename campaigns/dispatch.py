@@ -222,12 +222,7 @@ def _attempt_start(
                 updated_at=timezone.now(),
             )
     except IntegrityError:  # this attempt exists already (a contact moved back by hand?): never a second call
-        log.warning(
-            "campaign %s contact %s: attempt %s exists; not called again",
-            campaign.public_id,
-            contact.pk,
-            number,
-        )
+        _contact_align_with_attempt(campaign, contact, number=number)
         return True
     except Unprocessable as refusal:
         return _refused(campaign, contact, refusal, now=now, closed=closed, result=result)
@@ -237,6 +232,24 @@ def _attempt_start(
         return False
     result.started += 1
     return True
+
+
+def _contact_align_with_attempt(campaign: Campaign, contact: Contact, *, number: int) -> None:
+    """The contact's attempt `number` exists although the contact was pending: take the contact back to
+    what that attempt says (calling with its call, which settling then finishes), so that it is neither
+    called a second time for the attempt nor found due again and again."""
+    log.warning(
+        "campaign %s contact %s: attempt %s exists; not called again", campaign.public_id, contact.pk, number
+    )
+    existing = (
+        ContactAttempt.objects.filter(contact=contact, number=number)
+        .values_list("call_id", flat=True)
+        .first()
+    )
+    status = ContactStatus.CALLING if existing else ContactStatus.PENDING  # no call left: the next attempt
+    Contact.objects.filter(pk=contact.pk).update(
+        status=status, attempts=number, last_call_id=existing, next_attempt_at=None, updated_at=timezone.now()
+    )
 
 
 def _refused(

@@ -97,8 +97,12 @@ def test_a_second_dispatch_of_one_attempt_never_places_a_second_call():
     campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
     # Someone puts the contact back to pending as if its claim had never happened: attempt 1 exists.
     Contact.objects.filter(campaign=campaign).update(status=ContactStatus.PENDING, attempts=0)
-    campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
+    result = campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
     assert Call.objects.filter(campaign=campaign).count() == 1
+    assert not result.more  # examined once, not again and again
+    contact = Contact.objects.get(campaign=campaign)
+    assert contact.status == ContactStatus.CALLING  # back with its attempt's call, which settling finishes
+    assert contact.last_call == Call.objects.get(campaign=campaign)
 
 
 def test_paused_and_cancelled_campaigns_start_nothing(alice):
