@@ -88,10 +88,16 @@ class Progress:
     unit: str  # "contacts done" or "calls ended"
 
 
-def campaign_progress(contact_counts: dict[str, int], call_counts: dict[str, int]) -> Progress:
+def campaign_progress(
+    contact_counts: dict[str, int], call_counts: dict[str, int], *, rejected: int = 0
+) -> Progress:
+    """Contacts done of those to call: the rows the import rejected (skipped from the start) count in
+    neither, so a new campaign starts at 0 %, not at its share of bad rows."""
     if contact_counts["total"]:
-        done = sum(contact_counts[state] for state in CONTACT_DONE_STATES)
-        return Progress(done=done, total=contact_counts["total"], unit="contacts done")
+        done = sum(contact_counts[state] for state in CONTACT_DONE_STATES) - rejected
+        return Progress(
+            done=max(0, done), total=max(0, contact_counts["total"] - rejected), unit="contacts done"
+        )
     ended = sum(call_counts[state] for state in CALL_ENDED_STATES)
     return Progress(done=ended, total=call_counts["total"], unit="calls ended")
 
@@ -103,7 +109,9 @@ def campaigns_with_progress(campaigns: Iterable[Campaign]) -> list[Campaign]:
     contacts, calls = contact_counts_by_campaign(ids), call_counts_by_campaign(ids)
     for campaign in campaigns:
         campaign.contact_counts, campaign.call_counts = contacts[campaign.pk], calls[campaign.pk]
-        campaign.progress = campaign_progress(campaign.contact_counts, campaign.call_counts)
+        campaign.progress = campaign_progress(
+            campaign.contact_counts, campaign.call_counts, rejected=campaign_validation(campaign)["rejected"]
+        )
     return campaigns
 
 
@@ -141,6 +149,7 @@ def campaign_summary(
         "status": campaign.status,
         "counts": contact_counts if contact_counts is not None else campaign_contact_counts(campaign),
         "calls": call_counts if call_counts is not None else campaign_call_counts(campaign),
+        "rejected": campaign_validation(campaign)["rejected"],  # rows skipped at import: not part of progress
         "updated_at": timezone.now().isoformat(),
     }
 

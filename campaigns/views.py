@@ -131,7 +131,9 @@ def board_context(campaign: Campaign) -> dict:
     return {
         "campaign": campaign,
         "summary": campaign_summary(campaign, contact_counts=contact_counts, call_counts=call_counts),
-        "progress": campaign_progress(contact_counts, call_counts),
+        "progress": campaign_progress(
+            contact_counts, call_counts, rejected=campaign_validation(campaign)["rejected"]
+        ),
         "contact_tiles": [(s.value, s.label, contact_counts[s.value]) for s in ContactStatus],
         "call_tiles": [(s.value, s.label, call_counts[s.value]) for s in CallStatus],
         "contact_done_states": " ".join(CONTACT_DONE_STATES),

@@ -201,7 +201,9 @@ BULK_CSV_MAX_BYTES = 5 * 1024 * 1024
 # campaign may call: empty means every country that has a jurisdiction row (compliance/data/jurisdictions.csv).
 CAMPAIGN_CSV_MAX_BYTES = env_int("CAMPAIGN_CSV_MAX_BYTES", 256 * 1024 * 1024)
 CAMPAIGN_MAX_ROWS = 1_000_000
-CAMPAIGN_ALLOWED_COUNTRIES = [c.strip().upper() for c in env_str("CAMPAIGN_ALLOWED_COUNTRIES").split(",") if c.strip()]
+CAMPAIGN_ALLOWED_COUNTRIES = [
+    c.strip().upper() for c in env_str("CAMPAIGN_ALLOWED_COUNTRIES").split(",") if c.strip()
+]
 
 RECORDINGS_BUCKET = env_str("RECORDINGS_BUCKET")
 RECORDINGS_SPOOL_DIR = DATA_DIR / "spool"

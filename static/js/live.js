@@ -343,8 +343,9 @@
   function progressOf(c, doneStates) {
     var contacts = c.counts || {}, calls = c.calls || {};
     if (contacts.total) {
+      var rejected = c.rejected || 0;  // rows the import skipped: neither done nor to do
       var done = doneStates.reduce(function (sum, state) { return sum + (contacts[state] || 0); }, 0);
-      return { done: done, total: contacts.total, unit: "contacts done" };
+      return { done: Math.max(0, done - rejected), total: Math.max(0, contacts.total - rejected), unit: "contacts done" };
     }
     var ended = TERMINAL.reduce(function (sum, status) { return sum + (calls[status] || 0); }, 0);
     return { done: ended, total: calls.total || 0, unit: "calls ended" };

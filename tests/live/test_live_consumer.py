@@ -211,7 +211,7 @@ def test_the_campaign_filter_passes_that_campaigns_calls_and_counts(bob):
     summary = campaign_message["campaign"]
     assert (summary["id"], summary["name"], summary["status"]) == (campaign.public_id, "Reminders", "running")
     assert summary["agent_id"] == agent.public_id
-    assert set(summary) == {"id", "name", "agent_id", "status", "counts", "calls", "updated_at"}
+    assert set(summary) == {"id", "name", "agent_id", "status", "counts", "calls", "rejected", "updated_at"}
     assert summary["calls"]["ringing"] == 1
     assert summary["calls"]["completed"] == 1
     assert summary["calls"]["total"] == 2
