@@ -6,22 +6,19 @@ as "CSV" outside UTF-8) and to refuse an empty or binary file before anything is
 in batches, inside one transaction, so that a file refused half-way (too many rows, a broken cell) adds
 nothing. Rows are numbered as a spreadsheet shows them: the header is row 1.
 
-The phone column is the one named `phone_column`, else the first named like phone, number, phone_number
-or mobile (agents/bulk.py's names and a few more), else, in a file without a header, the first column;
-an optional reason column is named reason, note or comment. Comma, semicolon and tab are understood."""
+The file is read by the kernel's CSV reader (wordcab_admin/kernel/csv_files.py), which campaign imports
+share. The phone column is the one named `phone_column`, else the first named like phone, number,
+phone_number or mobile (the reader's PHONE_HEADERS), else, in a file without a header, the first column; an
+optional reason column is named reason, note or comment. Comma, semicolon and tab are understood."""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import itertools
 import logging
 import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -31,32 +28,25 @@ from django.db import IntegrityError, models, transaction
 from django.template.defaultfilters import filesizeformat
 from redis.exceptions import RedisError
 
-from agents.bulk import NUMBER_HEADERS
 from agents.phone import InvalidPhoneNumber, normalize_e164
 from compliance.do_not_call import AUDIT_OBJECT_TYPE, MAX_REASON_LENGTH, do_not_call_audit_view
 from compliance.models import DoNotCall, DoNotCallSource
 from wordcab_admin.kernel.audit import audit_record
+from wordcab_admin.kernel.csv_files import (
+    column_named,
+    csv_dialect,
+    csv_records,
+    header_name,
+    is_blank,
+    phone_column_guess,
+)
 from wordcab_admin.kernel.errors import Conflict, DomainError
 
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 10_000  # each added number writes its own audit event: a larger list goes in several files
 BATCH_ROWS = 500  # rows checked against the list and inserted together
-CHUNK_BYTES = 64 * 1024
-PHONE_HEADERS = (
-    *NUMBER_HEADERS,
-    "mobile",
-    "mobile_number",
-    "mobile_phone",
-    "cell",
-    "cell_phone",
-    "cellphone",
-)
 REASON_HEADERS = ("reason", "reasons", "note", "notes", "comment", "comments")
-DELIMITERS = (",", ";", "\t")
-# Bytes no text file holds (NUL and the C0 controls but tab, line feed, vertical tab, form feed, carriage
-# return and the old end-of-file mark): a spreadsheet, an image, a zip or UTF-16 text.
-BINARY_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20)])
 REPORT_SECONDS = 24 * 60 * 60  # how long the rejected rows stay downloadable
 REJECTED_CSV_HEADER = ["row", "number", "reason", "error", "message"]
 
@@ -131,75 +121,23 @@ class _Candidate:
 # Reading --------------------------------------------------------------------------------------------------
 
 
-def _text_encoding(stream: IO[bytes]) -> str:
-    """The file's encoding, read in chunks: utf-8-sig when it is UTF-8 (a BOM is dropped), else cp1252, else
-    latin-1 (which decodes anything). Refuses an empty or binary file."""
-    stream.seek(0)
-    utf8, cp1252 = codecs.getincrementaldecoder("utf-8")(), codecs.getincrementaldecoder("cp1252")()
-    is_utf8 = is_cp1252 = True
-    has_text = False
-    while chunk := stream.read(CHUNK_BYTES):
-        if len(chunk.translate(None, BINARY_BYTES)) != len(chunk):
-            raise ImportRefused(
-                "The file is not text (a spreadsheet, an image or UTF-16?): save it as CSV, in UTF-8 or Latin-1.",
-                field="file",
-            )
-        has_text = has_text or bool(chunk.replace(codecs.BOM_UTF8, b"").strip())
-        is_utf8 = is_utf8 and _decodes(utf8, chunk)
-        is_cp1252 = is_cp1252 and _decodes(cp1252, chunk)
-    if not has_text:
-        raise ImportRefused("The file is empty.", field="file", code="empty_file")
-    if is_utf8 and _decodes(utf8, b"", final=True):
-        return "utf-8-sig"
-    return "cp1252" if is_cp1252 else "latin-1"
-
-
-def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool = False) -> bool:
-    try:
-        decoder.decode(chunk, final=final)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _records(stream: IO[bytes], encoding: str) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) for every record, blank ones included so that the numbers match a
-    spreadsheet's. The delimiter is the commonest of comma, semicolon and tab on the first line."""
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    try:
-        first_line = text.readline()
-        delimiter = max(DELIMITERS, key=first_line.count) if first_line else ","
-        reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
-        yield from enumerate(reader, start=1)
-    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-        raise ImportRefused(f"The file is not a CSV we can read ({exc}).", field="file") from None
-    finally:
-        text.detach()  # the stream is the upload's: leave it open
-
-
-def _header_name(cell: str) -> str:
-    return re.sub(r"[\s\-]+", "_", cell.strip().lower())
-
-
 def _looks_like_a_number(cell: str) -> bool:
     return sum(ch.isdigit() for ch in cell) >= 5
 
 
 def _columns(first: list[str], phone_column: str) -> tuple[int, int | None, bool]:
     """(phone column, reason column or None, whether the first row is a header)."""
-    names = [_header_name(cell) for cell in first]
     if phone_column:
-        wanted = _header_name(phone_column)
-        if wanted not in names:
+        phone = column_named(first, phone_column)
+        if phone is None:
             raise ImportRefused(
                 f"No column named {phone_column!r}; the header is: {', '.join(first)[:200]}.",
                 field="phone_column",
                 code="no_phone_column",
             )
-        phone = names.index(wanted)
     else:
-        phone = next((names.index(h) for h in map(_header_name, PHONE_HEADERS) if h in names), None)
+        phone = phone_column_guess(first)
+    names = [header_name(cell) for cell in first]
     reason = next((names.index(h) for h in REASON_HEADERS if h in names), None)
     if phone is not None:
         return phone, reason, True
@@ -225,12 +163,15 @@ def do_not_call_import(*, actor: Actor, upload: UploadedFile, phone_column: str 
         raise ImportTooLarge(
             f"The file is {size}; it may be at most {filesizeformat(max_bytes)}.", field="file"
         )
-    encoding = _text_encoding(upload.file)
+    dialect = csv_dialect(upload.file, refused=ImportRefused)
     report = ImportReport(file_name=(upload.name or "upload.csv")[:200])
     try:
         with transaction.atomic():
             _import_rows(
-                _records(upload.file, encoding), actor=actor, phone_column=phone_column, report=report
+                csv_records(upload.file, dialect, refused=ImportRefused),
+                actor=actor,
+                phone_column=phone_column,
+                report=report,
             )
             audit_record(
                 actor=actor,
@@ -267,7 +208,7 @@ def _import_rows(
             raise ImportRefused(
                 f"At most {MAX_ROWS} rows at a time; this file has more.", field="file", code="too_many_rows"
             )
-        if not any(cell.strip() for cell in cells):
+        if is_blank(cells):
             continue
         report.rows += 1
         candidate = _row_checked(row, cells, phone=phone, reason=reason, seen=seen, report=report)

@@ -24,7 +24,15 @@ from django.contrib import messages
 from django.contrib.messages.storage.base import BaseStorage
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models.fields.related_descriptors import ReverseOneToOneDescriptor
 from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -34,12 +42,13 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 from calls.lifecycle import EventIn
 from calls.lifecycle_sql import _locked_calls_sql, calls_lock
 from calls.models import Call, CallStatus
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Contact
 from recordings.models import Recording
-from tests.factories import CallFactory
+from tests.factories import CallFactory, CampaignFactory
 from tests.helpers import SYNC_ITERATOR_WARNING
 from wordcab_admin.kernel.fastpath.asgi_streaming import streaming_response
 from wordcab_admin.kernel.fastpath.async_middleware import MessageMiddleware
+from wordcab_admin.kernel.fastpath.bulk_insert import rows_insert
 from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop, run_db_batched
 from wordcab_admin.kernel.fastpath.layer_receive import receive_many
 from wordcab_admin.kernel.fastpath.static_files import AsyncCapableWhiteNoiseMiddleware
@@ -50,6 +59,7 @@ DB_THREADS = "wordcab_admin/kernel/fastpath/db_threads.py"
 ASGI_STREAMING = "wordcab_admin/kernel/fastpath/asgi_streaming.py"
 LAYER_RECEIVE = "wordcab_admin/kernel/fastpath/layer_receive.py"
 LIFECYCLE_SQL = "calls/lifecycle_sql.py"
+BULK_INSERT = "wordcab_admin/kernel/fastpath/bulk_insert.py"
 
 
 @contextmanager
@@ -442,3 +452,66 @@ def test_the_database_features_that_choose_the_batch_lock_clause_are_still_there
         assert isinstance(getattr(features, name, None), bool), f"{name}: {why}"
     expected = " FOR UPDATE OF c" if connection.vendor == "postgresql" else ""
     assert _locked_calls_sql("c.id = %s").endswith(f"ORDER BY c.id{expected}"), why
+
+
+# --- bulk_insert.py: COPY through the DB-API cursor Django wraps ------------------------------------------
+
+BULK_INSERT_WHY = (
+    f"{BULK_INSERT} copies rows through CursorWrapper.cursor (psycopg 3's Cursor.copy) inside "
+    "connection.wrap_database_errors on PostgreSQL, and uses the cursor's executemany elsewhere: Django or "
+    "psycopg changed one; re-check rows_insert (make bench BENCH=campaign_import)"
+)
+
+
+def _contact_rows(campaign, rows: list[int]) -> list[tuple]:
+    return [(campaign.pk, row, "+14155550101", "x", '{"name":"Zoë"}', "pending", "", "", 0) for row in rows]
+
+
+@pytest.mark.django_db
+def test_bulk_inserted_rows_are_in_the_transaction_and_read_back_as_the_orm_reads_them():
+    columns = (
+        "campaign_id",
+        "row",
+        "phone_number",
+        "raw_number",
+        "context",
+        "status",
+        "skip_reason",
+        "message",
+        "attempts",
+    )
+    campaign = CampaignFactory()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            assert callable(getattr(getattr(cursor, "cursor", None), "copy", None)), BULK_INSERT_WHY
+    with pinned(BULK_INSERT_WHY):
+        with transaction.atomic():
+            rows_insert(table=Contact._meta.db_table, columns=columns, rows=_contact_rows(campaign, [2, 3]))
+            transaction.set_rollback(True)
+        assert not Contact.objects.filter(campaign=campaign).exists(), BULK_INSERT_WHY
+        rows_insert(table=Contact._meta.db_table, columns=columns, rows=_contact_rows(campaign, [2, 3]))
+    contacts = list(
+        Contact.objects.filter(campaign=campaign).values_list("row", "context", "status", "attempts")
+    )
+    assert contacts == [(2, {"name": "Zoë"}, "pending", 0), (3, {"name": "Zoë"}, "pending", 0)], (
+        BULK_INSERT_WHY
+    )
+
+
+@pytest.mark.django_db
+def test_a_bulk_insert_that_breaks_a_constraint_raises_djangos_integrity_error():
+    columns = (
+        "campaign_id",
+        "row",
+        "phone_number",
+        "raw_number",
+        "context",
+        "status",
+        "skip_reason",
+        "message",
+        "attempts",
+    )
+    campaign = CampaignFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():  # (campaign, row) is unique
+        rows_insert(table=Contact._meta.db_table, columns=columns, rows=_contact_rows(campaign, [2, 2]))
+    assert not Contact.objects.filter(campaign=campaign).exists()

@@ -11,6 +11,10 @@ tests/core/test_fastpath.py pins those private APIs, so that an upgrade changing
 - layer_publisher.py: live. One publisher thread and event loop per process, sending to a Channels group.
 - layer_receive.py: live. receive_many: all that waits on a channels-redis channel, in one round trip.
 - wordcab_admin/asgi.py, freeze_startup_heap: live. Every view imported, then gc.freeze().
+- bulk_insert.py: campaign_import. Rows of plain tuples inserted by COPY on PostgreSQL (executemany elsewhere).
+- campaigns/number_checks.py, number_verdict: campaign_import. One validation a number, not two, where
+  phonenumbers' region lookup has already validated it (its algorithm, public names only; pinned by
+  tests/campaigns/test_number_checks.py against agents.phone.normalize_e164).
 - asgi_streaming.py: no benchmark (memory and first byte, not speed). Responses that stream under ASGI.
 
 `make bench BENCH=media` justifies none of them."""
