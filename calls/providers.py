@@ -38,6 +38,19 @@ class TelephonyProvider(ABC):
         Runs inside the transaction that holds the call's row lock; status events arrive later through
         the provider's webhook or events, into `calls.lifecycle.call_events_apply`."""
 
+    def place_many(self, calls: list[Call]) -> dict[int, str | ProviderRejected | ProviderUnavailable]:
+        """Start these outbound calls and answer, by call id, the provider's id of each or why it was not
+        placed. Used only for a provider that `dedupes_requests`, in the one transaction that holds all
+        their row locks (`calls.services.calls_place_many`). This default places them one by one; a
+        provider may do it in bulk (the simulator writes its dials and events in a few statements)."""
+        answers: dict[int, str | ProviderRejected | ProviderUnavailable] = {}
+        for call in calls:
+            try:
+                answers[call.pk] = self.place(call)
+            except (ProviderRejected, ProviderUnavailable) as exc:
+                answers[call.pk] = exc
+        return answers
+
     @abstractmethod
     def hangup(self, call: Call) -> None:
         """Drop the line of a call we ended (operator hang-up, max_duration, voicemail, watchdog)."""

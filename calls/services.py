@@ -8,22 +8,33 @@ import hmac
 import json
 import logging
 import secrets
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, normalize_e164
-from calls.announce import call_changed_on_commit
+from calls.announce import call_changed_on_commit, calls_changed_on_commit
 from calls.audit import call_placed_audit
 from calls.lifecycle import call_place_failed
 from calls.models import Call, CallStatus, Direction
-from calls.providers import ProviderRejected, ProviderUnavailable, outbound_capable, provider_for
+from calls.providers import (
+    ProviderRejected,
+    ProviderUnavailable,
+    TelephonyProvider,
+    outbound_capable,
+    provider_for,
+)
+from calls.serializers import call_object
 from compliance.clearance import Clearance, call_clearance
+from compliance.do_not_call import do_not_call_entries_for
 from wordcab_admin.kernel.errors import Conflict, IdempotencyConflict, NotFound, Unprocessable
 from wordcab_admin.kernel.tasks import task_send_or_leave_to_sweep
 
@@ -40,6 +51,7 @@ PLACE_HANDOVER_SECONDS = 3
 PLACE_UNKNOWN_OUTCOME_SECONDS = 60
 PLACE_MAX_ATTEMPTS = 7
 PLACE_BACKOFF_MAX_SECONDS = 60
+PLACED_COLUMNS = ("provider_call_id", "place_due_at", "place_attempts", "updated_at")  # what placing writes
 
 
 def canonical_json(value: Any) -> str:
@@ -101,51 +113,33 @@ def call_create(
     (created=False) and a repeat with another body is a 409 `idempotency_conflict`. The database's unique
     constraint (owner, idempotency_key) decides between concurrent requests, not a check-then-insert."""
     context = {} if context is None else context
-    fingerprint = request_fingerprint(
-        {
-            "agent_id": agent.public_id,
-            "phone_number": to_number,
-            "context": context,
-            "max_duration": max_duration,
-            "record": record,
-        }
+    fingerprint = _outbound_fingerprint(
+        agent=agent, to_number=to_number, context=context, max_duration=max_duration, record=record
     )
     owner = actor if getattr(actor, "is_authenticated", False) else None
     if idempotency_key is not None:
         existing = _call_for_key(owner=owner, key=idempotency_key, fingerprint=fingerprint)
         if existing is not None:
             return existing, False
-    if not agent.is_active:
-        raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
-    from_number, provider = outbound_line(agent=agent)
-    if provider == Provider.TWILIO and not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
-        raise Unprocessable(
-            "The agent's number is on Twilio, but Twilio is not configured "
-            "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
-            code="provider_not_configured",
-        )
-    clearance = _cleared_or_refused(agent=agent, to_number=to_number, from_number=from_number, now=now)
-    fields = {
-        "agent": agent,
-        "campaign": campaign,
-        "direction": Direction.OUTBOUND,
-        "from_number": from_number,
-        "to_number": to_number,
-        "jurisdiction": _person_jurisdiction(clearance),  # the callee's: country, US state by area code
-        "decision": clearance.decision,
-        "context": context,
-        "max_duration": max_duration if max_duration is not None else agent.max_duration,
-        "record": record if record is not None else agent.record,
-        "provider": provider,
-        "owner": owner,
-        "idempotency_key": idempotency_key,
-        "request_fingerprint": fingerprint,
-        "last_event_at": timezone.now(),
-        "place_due_at": timezone.now() + timedelta(seconds=PLACE_HANDOVER_SECONDS),
-    }
+    line = _outbound_line_usable(agent=agent)
+    clearance = _cleared_or_refused(agent=agent, to_number=to_number, from_number=line[0], now=now)
+    call = _outbound_call(
+        agent=agent,
+        campaign=campaign,
+        line=line,
+        to_number=to_number,
+        context=context,
+        max_duration=max_duration,
+        record=record,
+        clearance=clearance,
+        owner=owner,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        written_at=timezone.now(),
+    )
     try:
         with transaction.atomic():
-            call = Call.objects.create(**fields)
+            call.save(force_insert=True)
             if owner is not None:  # placed by a person or an API key: audited with the call, atomically
                 call_placed_audit(call=call, actor=actor)
     except IntegrityError:
@@ -163,13 +157,199 @@ def call_create(
     return call, True
 
 
-def _cleared_or_refused(*, agent: Agent, to_number: str, from_number: str, now: datetime | None) -> Clearance:
+@dataclass(frozen=True)
+class OutboundCallRequest:
+    """One call of a batch (`calls_create_many`): its callee, its context and its idempotency key."""
+
+    to_number: str
+    idempotency_key: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OutboundCallsCreated:
+    """What `calls_create_many` did with each request of its batch, by the request's index."""
+
+    created: dict[int, Call] = field(default_factory=dict)
+    # Refused by the clearance (`do_not_call`, `outside_calling_window`): nothing was created for them.
+    refused: dict[int, Unprocessable] = field(default_factory=dict)
+    # A call holds the key already: nothing was created; `call_create` answers it (that call, or a conflict).
+    key_taken: list[int] = field(default_factory=list)
+
+
+def calls_create_many(
+    *,
+    agent: Agent,
+    requests: Sequence[OutboundCallRequest],
+    campaign: Any = None,
+    max_duration: int | None = None,
+    record: bool | None = None,
+    now: datetime | None = None,
+) -> OutboundCallsCreated:
+    """Create many owner-less outbound calls of one agent at once (a campaign's dispatch run), each as
+    `call_create` would: cleared on its own at `now` (its own decision; a refusal creates nothing), keyed,
+    committed to the outbox with `place_due_at`, announced after commit. What a batch shares is read once:
+    the agent's line, the do-not-call entries of all the callees (one query), the keys (one query); the
+    calls are inserted in one statement, announced as one `calls_changed` and, after commit, placed by
+    one `calls.place_many` task (`calls_place_sweep` places them should it be lost).
+
+    An agent that cannot call (disabled, no outbound number, its provider not configured) raises as
+    `call_create` does, for the whole batch. The insert is all or nothing: a key that a concurrent request
+    inserted meanwhile raises IntegrityError with nothing of the batch written (the caller's savepoint
+    decides what else to undo), and the caller may then create the calls one by one with `call_create`."""
+    outcome = OutboundCallsCreated()
+    taken = _unowned_keys_taken([request.idempotency_key for request in requests])
+    fresh = []
+    for index, request in enumerate(requests):
+        (outcome.key_taken if request.idempotency_key in taken else fresh).append(index)
+    if not fresh:
+        return outcome
+    line = _outbound_line_usable(agent=agent)
+    listed = do_not_call_entries_for(requests[index].to_number for index in fresh)
+    written_at = timezone.now()
+    for index in fresh:
+        request = requests[index]
+        try:
+            clearance = _cleared_or_refused(
+                agent=agent,
+                to_number=request.to_number,
+                from_number=line[0],
+                now=now,
+                do_not_call_read=listed,
+            )
+        except Unprocessable as refusal:
+            outcome.refused[index] = refusal
+            continue
+        outcome.created[index] = _outbound_call(
+            agent=agent,
+            campaign=campaign,
+            line=line,
+            to_number=request.to_number,
+            context=request.context,
+            max_duration=max_duration,
+            record=record,
+            clearance=clearance,
+            owner=None,
+            idempotency_key=request.idempotency_key,
+            fingerprint=_outbound_fingerprint(
+                agent=agent,
+                to_number=request.to_number,
+                context=request.context,
+                max_duration=max_duration,
+                record=record,
+            ),
+            written_at=written_at,
+        )
+    _calls_insert_then_place(list(outcome.created.values()), campaign=campaign)
+    return outcome
+
+
+def _unowned_keys_taken(keys: list[str]) -> set[str]:
+    return set(
+        Call.objects.filter(owner__isnull=True, idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+
+
+def _calls_insert_then_place(calls: list[Call], *, campaign: Any) -> None:
+    """Insert new calls in one statement (in a savepoint: all or none); after commit, announce them as one
+    `calls_changed` and send the one `calls.place_many` task that places them."""
+    if not calls:
+        return
+    with transaction.atomic():
+        Call.objects.bulk_create(calls)  # their ids come back (PostgreSQL; SQLite 3.35 and later)
+    for call in calls:
+        # A call just made has no recording: say so, so that announcing it does not ask the database.
+        Call.recording.related.set_cached_value(call, None)
+    calls_changed_on_commit(
+        [call_object(call) for call in calls], {campaign.pk} if campaign is not None else ()
+    )
+    call_ids = [call.pk for call in calls]
+    transaction.on_commit(lambda: calls_place_many_enqueue(call_ids=call_ids))  # the outbox's fast path
+
+
+def _outbound_fingerprint(
+    *, agent: Agent, to_number: str, context: dict[str, Any], max_duration: int | None, record: bool | None
+) -> str:
+    return request_fingerprint(
+        {
+            "agent_id": agent.public_id,
+            "phone_number": to_number,
+            "context": context,
+            "max_duration": max_duration,
+            "record": record,
+        }
+    )
+
+
+def _outbound_line_usable(*, agent: Agent) -> tuple[str, str]:
+    """(from_number, provider) of an agent that may place calls now, else the error that says why not."""
+    if not agent.is_active:
+        raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
+    from_number, provider = outbound_line(agent=agent)
+    if provider == Provider.TWILIO and not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
+        raise Unprocessable(
+            "The agent's number is on Twilio, but Twilio is not configured "
+            "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
+            code="provider_not_configured",
+        )
+    return from_number, provider
+
+
+def _outbound_call(
+    *,
+    agent: Agent,
+    campaign: Any,
+    line: tuple[str, str],
+    to_number: str,
+    context: dict[str, Any],
+    max_duration: int | None,
+    record: bool | None,
+    clearance: Clearance,
+    owner: Any,
+    idempotency_key: str | None,
+    fingerprint: str,
+    written_at: datetime,
+) -> Call:
+    """The new outbound call's row (not saved), due in the outbox PLACE_HANDOVER_SECONDS after
+    `written_at`."""
+    from_number, provider = line
+    return Call(
+        agent=agent,
+        campaign=campaign,
+        direction=Direction.OUTBOUND,
+        from_number=from_number,
+        to_number=to_number,
+        jurisdiction=_person_jurisdiction(clearance),  # the callee's: country, US state by area code
+        decision=clearance.decision,
+        context=context,
+        max_duration=max_duration if max_duration is not None else agent.max_duration,
+        record=record if record is not None else agent.record,
+        provider=provider,
+        owner=owner,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        last_event_at=written_at,
+        place_due_at=written_at + timedelta(seconds=PLACE_HANDOVER_SECONDS),
+    )
+
+
+def _cleared_or_refused(
+    *,
+    agent: Agent,
+    to_number: str,
+    from_number: str,
+    now: datetime | None,
+    do_not_call_read: Mapping[str, Any] | None = None,
+) -> Clearance:
     clearance = call_clearance(
         agent=agent,
         callee_number=to_number,
         caller_number=from_number,
         direction=Direction.OUTBOUND,
         now=now,
+        do_not_call_read=do_not_call_read,
     )
     if clearance.refusal is not None:
         code, message = clearance.refusal
@@ -294,6 +474,91 @@ def call_place_enqueue(*, call_id: int) -> None:
     """The outbox's fast path: a worker places the call now. With the broker down, the call row still says
     it is to be placed, and `calls_place_sweep` places it once the broker is back."""
     task_send_or_leave_to_sweep("calls.place", {"call_id": call_id})
+
+
+def calls_place_many_enqueue(*, call_ids: list[int]) -> None:
+    """The outbox's fast path for a batch (`calls_create_many`): one task places them all."""
+    task_send_or_leave_to_sweep("calls.place_many", {"call_ids": call_ids})
+
+
+def calls_place_many(*, call_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Place these calls, each as `call_place` would (its row lock; only a call still `initiating` without
+    a provider id; the same outcomes on refusal or outage). The calls of a provider that knows a repeated
+    request (`dedupes_requests`) are locked and handed to it together, in one transaction
+    (`TelephonyProvider.place_many`: the simulator dials them in bulk); the others go one by one through
+    `call_place`. One call's trouble never holds back the others: what is not placed stays due for
+    `calls_place_sweep`. Returns how many calls it placed now."""
+    by_provider: dict[str, list[int]] = defaultdict(list)
+    for call_id, provider_name in Call.objects.filter(pk__in=call_ids).values_list("pk", "provider"):
+        by_provider[provider_name].append(call_id)
+    placed = 0
+    for provider_name, ids in sorted(by_provider.items()):
+        try:
+            placed += _calls_place_through(provider_name, sorted(ids), now=now)
+        except Exception:  # noqa: BLE001 -- this provider's trouble: its calls stay due for the sweep
+            log.exception(
+                "placing %d calls through %s failed; the outbox sweep retries", len(ids), provider_name
+            )
+    return placed
+
+
+def _calls_place_through(provider_name: str, call_ids: list[int], *, now: datetime | None) -> int:
+    provider = provider_for(provider_name)
+    if provider.dedupes_requests:
+        return _calls_place_together(provider, call_ids, now=now)
+    placed = 0
+    for call_id in call_ids:
+        try:
+            placed += call_place(call_id=call_id, now=now) is not None
+        except Exception:  # noqa: BLE001 -- one call's trouble must not hold back the others
+            log.exception("placing call %s failed; the outbox sweep retries", call_id)
+    return placed
+
+
+def _calls_place_together(provider: TelephonyProvider, call_ids: list[int], *, now: datetime | None) -> int:
+    """Lock the calls (in id order, as the lifecycle locks them), hand those still to place to `provider`
+    at once, and store what it answered for each, in one transaction."""
+    with transaction.atomic():
+        calls = list(Call.objects.select_for_update().filter(pk__in=call_ids).order_by("pk"))
+        to_place = [call for call in calls if _still_to_place(call)]
+        answers = provider.place_many(to_place) if to_place else {}
+        written_at = timezone.now()
+        placed = []
+        for call in to_place:
+            answer = answers[call.pk]
+            if isinstance(answer, ProviderRejected):
+                call_place_failed(call_id=call.pk, code=answer.code, message=answer.message)
+            elif isinstance(answer, ProviderUnavailable):
+                _place_attempt_failed(call, answer, now=now or written_at)
+            else:
+                call.provider_call_id = answer
+                call.place_due_at = None
+                call.place_attempts += 1  # counted here: a deduping provider has no attempt marker
+                call.updated_at = written_at
+                placed.append(call)
+        _calls_placed_write(placed)
+    return len(placed)
+
+
+def _calls_placed_write(calls: list[Call]) -> None:
+    """Store what placing changed on each call: one UPDATE statement run for every call (executemany,
+    pipelined by psycopg), since Django's bulk_update builds a CASE expression per column and row that
+    costs more to compile than the whole batch costs the database (as `calls.lifecycle_sql.calls_write`)."""
+    if not calls:
+        return
+    fields = [Call._meta.get_field(name) for name in PLACED_COLUMNS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(Call._meta.db_table)} SET {assignments}"  # noqa: S608 -- names from the model
+        f" WHERE {quote(Call._meta.pk.column)} = %s"
+    )
+    rows = [
+        [field.get_db_prep_save(getattr(call, field.attname), connection) for field in fields] + [call.pk]
+        for call in calls
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def call_place(*, call_id: int, now: datetime | None = None) -> str | None:

@@ -18,6 +18,13 @@ def place(call_id: int) -> str | None:
     return services.call_place(call_id=call_id)
 
 
+@shared_task(name="calls.place_many", acks_late=True, ignore_result=True)
+def place_many(call_ids: list[int]) -> int:
+    """Place a batch of calls (a campaign's dispatch run: the outbox's fast path); what fails stays due for
+    `calls.place_sweep`."""
+    return services.calls_place_many(call_ids=call_ids)
+
+
 @shared_task(name="calls.place_sweep", acks_late=True, ignore_result=True)
 def place_sweep() -> int:
     return services.calls_place_sweep()

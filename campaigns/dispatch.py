@@ -4,10 +4,14 @@ cancellation, campaigns/services.py).
 
 Nothing lives only in the broker (docs/campaigns.md):
 - One transaction claims a contact, inserts its attempt (unique per contact and attempt number) and creates
-  the attempt's call through `calls.services.call_create` with the key
-  `campaign:<id>:contact:<id>:attempt:<n>` (unique among owner-less keys), which commits the call to the
-  outbox: `calls.place_sweep` places it even if every task after the commit is lost. A worker killed
-  before the commit leaves the contact pending, as if never claimed; after it, the call exists once.
+  the attempt's call with the key `campaign:<id>:contact:<id>:attempt:<n>` (unique among owner-less
+  keys), which commits the call to the outbox: `calls.place_sweep` places it even if every task after the
+  commit is lost. A worker killed before the commit leaves the contact pending, as if never claimed; after
+  it, the call exists once. The contacts a run starts are started together (`calls.services.
+  calls_create_many`: each call cleared on its own, the calls and then their attempts inserted in bulk,
+  the contacts marked in one statement, all in one savepoint); should any insert break a constraint (an
+  attempt or a key that exists), the savepoint is undone and each contact is started on its own through
+  `calls.services.call_create`, as before batching, which tells which one it was.
 - The campaign's row is locked for the claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL: a second
   dispatcher of the same campaign, from a duplicated task or a second beat, skips it rather than waits;
   SQLite runs every transaction `IMMEDIATE`, one writer at a time), so the count of its live calls, read
@@ -23,13 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agents.phone import jurisdiction_for, time_zones_for
 from calls.announce import calls_changed_on_commit, calls_changes_gathered
 from calls.models import Call, CallStatus, EndReason
-from calls.services import call_create
+from calls.services import OutboundCallRequest, call_create, calls_create_many
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -140,18 +144,22 @@ def _contacts_start(
     campaign: Campaign, *, now: datetime, tokens: int, closed: _ClosedWindows, result: DispatchResult
 ) -> int:
     """Start due contacts until `tokens` calls are started or EXAMINE_MAX contacts examined (most of them
-    deferred to their window); returns how many were examined (EXAMINE_MAX if the campaign paused)."""
+    deferred to their window); returns how many were examined (EXAMINE_MAX if the campaign paused).
+    The contacts of each batch read that no window defers are started together (`_attempts_start`)."""
     examined = 0
     while result.started < tokens and examined < EXAMINE_MAX:
         batch = list(_due(campaign, now).select_for_update(skip_locked=True, of=("self",))[:FETCH_BATCH])
         if not batch:
             break
+        ready: list[Contact] = []
         for contact in batch:
+            if result.started + len(ready) >= tokens or examined >= EXAMINE_MAX:
+                break  # the rest stay due: a refusal below may leave tokens for them (the next batch read)
             examined += 1
-            if not _attempt_start(campaign, contact, now=now, closed=closed, result=result):
-                return EXAMINE_MAX  # the campaign was paused: stop
-            if result.started >= tokens:
-                break
+            if not _deferred_by_window(campaign, contact, now=now, closed=closed, result=result):
+                ready.append(contact)
+        if ready and not _attempts_start(campaign, ready, now=now, closed=closed, result=result):
+            return EXAMINE_MAX  # the campaign was paused: stop
     return examined
 
 
@@ -175,6 +183,8 @@ class _ClosedWindows:
         return jurisdiction_for(number), tuple(time_zones_for(number))
 
     def known(self, number: str) -> tuple[bool, datetime | None]:
+        if not self.opens:  # none found closed yet (most runs): no need to parse the number
+            return False, None
         place = self.place(number)
         return place in self.opens, self.opens.get(place)
 
@@ -182,10 +192,11 @@ class _ClosedWindows:
         self.opens[self.place(number)] = opens
 
 
-def _attempt_start(
+def _deferred_by_window(
     campaign: Campaign, contact: Contact, *, now: datetime, closed: _ClosedWindows, result: DispatchResult
 ) -> bool:
-    """Start `contact`'s next attempt, or defer or skip it; False when the campaign cannot go on (paused)."""
+    """Defer `contact` when the campaign's own window is closed where it rings, or when this run found the
+    jurisdiction's window closed there already; True when it was deferred (or skipped for good)."""
     if campaign.window_start and campaign.window_end:
         opens = window_opens_next(
             number=contact.phone_number, start=campaign.window_start, end=campaign.window_end, now=now
@@ -197,8 +208,94 @@ def _attempt_start(
     if known:
         _contact_defer(campaign, contact, opens=opens, now=now, result=result)
         return True
+    return False
+
+
+def _attempts_start(
+    campaign: Campaign,
+    contacts: list[Contact],
+    *,
+    now: datetime,
+    closed: _ClosedWindows,
+    result: DispatchResult,
+) -> bool:
+    """Start the next attempt of each of `contacts` (claimed, inside the campaign's window) together: their
+    calls (each cleared on its own), their attempts and their claim in one savepoint. A refused contact is
+    deferred or skipped; one whose key is taken, or every one should an insert break a constraint, is
+    started on its own (`_attempt_start`). False when the campaign cannot go on (paused)."""
+    requests = [
+        OutboundCallRequest(
+            to_number=contact.phone_number,
+            idempotency_key=_attempt_key(campaign, contact),
+            context=contact.context,
+        )
+        for contact in contacts
+    ]
+    try:
+        with transaction.atomic():
+            made = calls_create_many(
+                agent=campaign.agent,
+                requests=requests,
+                campaign=campaign,
+                max_duration=campaign.max_duration,
+                record=campaign.record,
+                now=now,
+            )
+            _attempts_record([(contacts[index], call) for index, call in made.created.items()])
+    except IntegrityError:  # an attempt or a key exists (a contact moved back by hand?): one by one
+        log.warning("campaign %s: a batch's attempt or key exists; started one by one", campaign.public_id)
+        return all(
+            _attempt_start(campaign, contact, now=now, closed=closed, result=result) for contact in contacts
+        )
+    except DomainError as error:  # the agent disabled, no outbound number, its provider not configured
+        campaign_system_pause(campaign=campaign, reason=error.message)
+        campaign.status = CampaignStatus.PAUSED
+        return False
+    result.started += len(made.created)
+    for index, refusal in sorted(made.refused.items()):
+        if not _refused(campaign, contacts[index], refusal, now=now, closed=closed, result=result):
+            return False
+    return all(
+        _attempt_start(campaign, contacts[index], now=now, closed=closed, result=result)
+        for index in made.key_taken
+    )
+
+
+def _attempt_key(campaign: Campaign, contact: Contact) -> str:
+    return attempt_idempotency_key(
+        campaign_public_id=campaign.public_id, contact_id=contact.pk, number=contact.attempts + 1
+    )
+
+
+def _attempts_record(started: list[tuple[Contact, Call]]) -> None:
+    """Insert the attempts of contacts whose calls were just created, and mark the contacts `calling` with
+    them (one statement: each contact's `last_call` is the call of the attempt it now counts)."""
+    if not started:
+        return
+    ContactAttempt.objects.bulk_create(
+        ContactAttempt(contact=contact, number=contact.attempts + 1, call=call) for contact, call in started
+    )
+    new_attempts_call = ContactAttempt.objects.filter(
+        contact_id=OuterRef("pk"), number=OuterRef("attempts") + 1
+    ).values("call_id")[:1]
+    Contact.objects.filter(pk__in=[contact.pk for contact, _call in started]).update(
+        status=ContactStatus.CALLING,
+        attempts=F("attempts") + 1,  # every SET reads the row as it was: the subquery's attempts too
+        last_call_id=Subquery(new_attempts_call),
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
+
+
+def _attempt_start(
+    campaign: Campaign, contact: Contact, *, now: datetime, closed: _ClosedWindows, result: DispatchResult
+) -> bool:
+    """Start `contact`'s next attempt on its own, or defer or skip it; False when the campaign cannot go on
+    (paused)."""
+    if _deferred_by_window(campaign, contact, now=now, closed=closed, result=result):
+        return True
     number = contact.attempts + 1
-    key = attempt_idempotency_key(campaign_public_id=campaign.public_id, contact_id=contact.pk, number=number)
+    key = _attempt_key(campaign, contact)
     try:
         with transaction.atomic():
             attempt = ContactAttempt.objects.create(contact=contact, number=number)

@@ -9,7 +9,7 @@ fails a check, the refusal: `do_not_call` or `outside_calling_window`. Inbound c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.phone import jurisdiction_for
+from agents.phone import jurisdiction_for, time_zones_for
 from compliance.calling_windows import calling_window_check, outside_window_message
 from compliance.do_not_call import do_not_call_entry
 from compliance.jurisdictions import consent_stricter, jurisdiction_rules
@@ -37,8 +37,10 @@ _rules_read: ContextVar[dict[tuple, Any] | None] = ContextVar("clearance_rules_r
 @contextmanager
 def clearance_rules_read_once() -> Iterator[None]:
     """Inside the block, each rule a decision reads (a jurisdiction's row, the opener, the retention
-    policy) is read once per key and reused: for a campaign's dispatch run, which clears many calls of one
-    agent in one transaction. The do-not-call list and the clock are read for every call."""
+    policy) is read once per key and reused, and so are the caller's jurisdiction (the agent's line) and
+    the calling window's reading at one instant for one jurisdiction and set of time zones: for a
+    campaign's dispatch run, which clears many calls of one agent in one transaction at one `now`. The
+    do-not-call list is read for every call (or once for a batch: `do_not_call_read`)."""
     token = _rules_read.set({})
     try:
         yield
@@ -78,13 +80,18 @@ def call_clearance(
     caller_number: str,
     direction: str,
     now: datetime | None = None,
+    do_not_call_read: Mapping[str, DoNotCall] | None = None,
 ) -> Clearance:
     """The decision for a call of `agent` from `caller_number` to `callee_number` (E.164; a caller may be
-    unknown, ""), at `now` (default: clearance_clock())."""
+    unknown, ""), at `now` (default: clearance_clock()).
+
+    `do_not_call_read`: the list's entries already read for a batch of numbers that holds the person's
+    (`compliance.do_not_call.do_not_call_entries_for`, in the same transaction): a number absent from it is
+    not listed. Without it the list is read for this call."""
     now = now or clearance_clock()
     outbound = direction == OUTBOUND
-    callee_code = jurisdiction_for(callee_number) if callee_number else ""
-    caller_code = jurisdiction_for(caller_number) if caller_number else ""
+    callee_code = _jurisdiction(callee_number)
+    caller_code = _read_once(("jurisdiction", caller_number), lambda: _jurisdiction(caller_number))
     callee = _read_once(("rules", callee_code), lambda: jurisdiction_rules(callee_code))
     caller = _read_once(("rules", caller_code), lambda: jurisdiction_rules(caller_code))
     # The person on the line: their local time, their do-not-call entry, their jurisdiction's retention.
@@ -95,8 +102,11 @@ def call_clearance(
     opener = _read_once(
         ("opener", agent.pk, consent.code), lambda: opener_for(agent=agent, jurisdiction=consent.code)
     )
-    window = calling_window_check(rules=person, number=person_number, now=now)
-    listed = do_not_call_entry(person_number) if person_number else None
+    window = _read_once(  # the reading depends on the number only through its time zones
+        ("window", person.code, tuple(time_zones_for(person_number)), now),
+        lambda: calling_window_check(rules=person, number=person_number, now=now),
+    )
+    listed = _do_not_call_listed(person_number, do_not_call_read)
     retention = _read_once(
         ("retention", agent.pk, person.code),
         lambda: retention_policy_for(agent_id=agent.pk, jurisdiction=person.code),
@@ -139,6 +149,16 @@ def call_clearance(
         },
     }
     return Clearance(decision=decision, refusal=refusal)
+
+
+def _jurisdiction(number: str) -> str:
+    return jurisdiction_for(number) if number else ""
+
+
+def _do_not_call_listed(number: str, read: Mapping[str, DoNotCall] | None) -> DoNotCall | None:
+    if not number:
+        return None
+    return read.get(number) if read is not None else do_not_call_entry(number)
 
 
 def _do_not_call_message(entry: DoNotCall) -> str:

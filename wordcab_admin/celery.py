@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Not logged when they run fine: the sweeps that run every minute or more often, and the simulated
 # carrier's events (a real carrier's callbacks are not logged one by one either).
-QUIET_TASKS = ROUTINE_TASKS | {"calls.simulator_deliver"}
+QUIET_TASKS = ROUTINE_TASKS | {"calls.simulator_deliver", "telephony.simulator_deliver_due"}
 
 
 class QuietRoutineTasks(logging.Filter):

@@ -1,12 +1,13 @@
 """The simulator provider: a realistic call lifecycle without a carrier.
 
 The callee's last four digits choose the outcome (docs/contract.md, "The simulator provider"). Its status
-events are Twilio-shaped parameter sets, stored as rows (SimulatorEvent) and sent by Celery tasks with
-countdowns (ring and talk times with jitter, scaled by SIMULATOR_SPEED), or by the sweep when a task was
-lost; they are applied through `telephony.twilio.status.provider_status_event`, the very code
-that handles Twilio's callbacks. Out-of-order and duplicate delivery, when asked for
-(settings.SIMULATOR_DISORDER or the call's context `{"simulator": {"out_of_order": true,
-"duplicates": true}}`), exercise the lifecycle's ordering rules end to end."""
+events are Twilio-shaped parameter sets, stored as rows (SimulatorEvent) when the call is placed, due after
+ring and talk times with jitter scaled by SIMULATOR_SPEED, and sent when due by a task per bucket of time,
+or by the sweep when a task was lost (delivery.py); they are applied through
+`telephony.twilio.status.provider_status_event`, the very code that handles Twilio's callbacks.
+Out-of-order and duplicate delivery, when asked for (settings.SIMULATOR_DISORDER or the call's context
+`{"simulator": {"out_of_order": true, "duplicates": true}}`), exercise the lifecycle's ordering rules end
+to end."""
 
 from __future__ import annotations
 
@@ -145,47 +146,65 @@ def _disorder_wanted(call: Call) -> tuple[bool, bool]:
     return bool(asked.get("out_of_order", default)), bool(asked.get("duplicates", default))
 
 
+def _call_events(call: Call, *, call_sid: str, start: datetime, rng: random.Random) -> list[PlannedEvent]:
+    """The status events the simulated carrier will send for `call`, dialled at `start`, in delivery order."""
+    events = simulator_timeline(
+        call_sid=call_sid,
+        to_number=call.to_number,
+        from_number=call.from_number,
+        start=start,
+        speed=settings.SIMULATOR_SPEED,
+        rng=rng,
+        max_duration=call.max_duration,
+    )
+    out_of_order, duplicates = _disorder_wanted(call)
+    return disorder(events, out_of_order=out_of_order, duplicates=duplicates, rng=rng)
+
+
 class SimulatorProvider(TelephonyProvider):
     name = "simulator"
     dedupes_requests = True  # SimulatorDial: one row per request key, in the placing's transaction
 
     def place(self, call: Call) -> str:
-        """Dial `call` once: a repeated request for it answers with the first dial's id. The status events
-        are stored as rows in the placing's transaction (nothing of them lives only in the broker), and
-        their countdown tasks are sent after commit."""
-        dial, created = SimulatorDial.objects.get_or_create(
-            request_key=call.public_id,
-            defaults={"call_sid": "SIM" + uuid.uuid4().hex, "to_number": call.to_number},
+        """Dial `call` once: a repeated request for it answers with the first dial's id (see place_many)."""
+        return self.place_many([call])[call.pk]
+
+    def place_many(self, calls: list[Call]) -> dict[int, str]:
+        """Dial each call once, in bulk: a repeated request for a call (its public id is the request key)
+        answers with the first dial's id and is counted. The new dials and their status events are stored
+        as rows in the placing's transaction (nothing of them lives only in the broker), a few statements
+        whatever the number of calls; their delivery is scheduled after commit (delivery.py)."""
+        keys = [call.public_id for call in calls]
+        dialled = dict(
+            SimulatorDial.objects.filter(request_key__in=keys).values_list("request_key", "call_sid")
         )
-        if not created:
-            SimulatorDial.objects.filter(pk=dial.pk).update(requests=F("requests") + 1)
-            return dial.call_sid
-        rng = random.Random()  # noqa: S311 -- jitter, not security
+        if dialled:
+            SimulatorDial.objects.filter(request_key__in=dialled).update(requests=F("requests") + 1)
+        new = [call for call in calls if call.public_id not in dialled]
+        dials = [
+            SimulatorDial(
+                request_key=call.public_id, call_sid="SIM" + uuid.uuid4().hex, to_number=call.to_number
+            )
+            for call in new
+        ]
+        SimulatorDial.objects.bulk_create(dials)
         start = timezone.now()
-        events = simulator_timeline(
-            call_sid=dial.call_sid,
-            to_number=call.to_number,
-            from_number=call.from_number,
-            start=start,
-            speed=settings.SIMULATOR_SPEED,
-            rng=rng,
-            max_duration=call.max_duration,
-        )
-        out_of_order, duplicates = _disorder_wanted(call)
-        events = disorder(events, out_of_order=out_of_order, duplicates=duplicates, rng=rng)
-        rows = SimulatorEvent.objects.bulk_create(
+        rng = random.Random()  # noqa: S311 -- jitter, not security
+        events = [
             SimulatorEvent(
                 call_public_id=call.public_id,
                 due_at=start + timedelta(seconds=event.delay),
                 params=event.params,
             )
-            for event in events
-        )
-        if not all(row.pk for row in rows):  # backends that return no ids from a bulk insert (none we run)
-            rows = list(SimulatorEvent.objects.filter(call_public_id=call.public_id))
-        schedule = [(row.pk, max(0.0, (row.due_at - start).total_seconds())) for row in rows]
-        transaction.on_commit(lambda: simulator_events_schedule(schedule))
-        return dial.call_sid
+            for call, dial in zip(new, dials, strict=True)
+            for event in _call_events(call, call_sid=dial.call_sid, start=start, rng=rng)
+        ]
+        SimulatorEvent.objects.bulk_create(events)
+        due = [event.due_at for event in events]
+        if due:
+            transaction.on_commit(lambda: simulator_events_schedule(due))
+        sids = dialled | {dial.request_key: dial.call_sid for dial in dials}
+        return {call.pk: sids[call.public_id] for call in calls}
 
     def news_pending(self, call: Call) -> bool:
         return SimulatorEvent.objects.filter(call_public_id=call.public_id).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from celery import shared_task
@@ -15,15 +16,24 @@ from wordcab_admin.kernel.audio import pcm16_to_ulaw, speechlike_pcm16
 log = logging.getLogger(__name__)
 
 
+@shared_task(name="telephony.simulator_deliver_due", acks_late=True, ignore_result=True)
+def simulator_deliver_due(until: str) -> int:
+    """At the end of a bucket of time: every simulator status event due by `until` (ISO 8601), in due
+    order, each applied exactly as a Twilio status callback would be."""
+    return delivery.simulator_events_deliver_due(until=datetime.fromisoformat(until))
+
+
 @shared_task(name="calls.simulator_deliver", acks_late=True, ignore_result=True)
 def simulator_deliver(event_id: int) -> int:
-    """One simulator status event on time, applied exactly as a Twilio status callback would be."""
+    """One simulator status event: the task of one event each, which versions before the buckets sent;
+    kept so that those still queued when the new version starts are delivered on time, not by the sweep."""
     return delivery.simulator_events_deliver([event_id])
 
 
 @shared_task(name="telephony.simulator_sweep", acks_late=True, ignore_result=True)
 def simulator_sweep() -> int:
-    """The simulator's overdue events and lost recordings (tasks lost with the broker or the worker)."""
+    """The simulator's overdue events and lost recordings (tasks lost with the broker or the worker), and
+    the tasks of the events that have come near."""
     return delivery.simulator_sweep()
 
 

@@ -10,12 +10,16 @@ from wordcab_admin.celery import app
 IDEMPOTENT = {
     "calls.place": "the row lock and the stored provider id make a second run a no-op; for a provider that "
     "cannot tell a repeated request the attempt is committed first, so a repeat never dials again",
+    "calls.place_many": "locks its calls and places only those still to place, as calls.place does; the "
+    "simulator answers a repeated request with its first dial, so a second run dials nothing",
     "calls.place_sweep": "places only calls still due, each through calls.place's own guard",
     "calls.provider_hangup": "hanging up an ended call again is a no-op (Twilio: 404 or not in progress)",
     "calls.max_duration_sweep": "ends only calls still over their limit, each under the lifecycle's lock",
     "calls.stale_sweep": "fails only calls still stale, each under the lifecycle's lock",
     "calls.idempotency_keys_prune": "forgets keys older than the cutoff; a second run finds none left",
     "calls.simulator_deliver": "applies the event and deletes its row in one transaction; again, no row",
+    "telephony.simulator_deliver_due": "applies the events still stored and due, deleting each row in the "
+    "transaction that applies it; again, those rows are gone",
     "telephony.simulator_sweep": "sends only events still stored and overdue, each applied once as above",
     "recordings.simulate": "deterministic audio, made again over a partial spool; a finished one is kept",
     "recordings.upload": "only a pending upload is sent; an object already stored with its size counts",

@@ -24,6 +24,7 @@ def test_the_sweeps_that_run_every_few_seconds_are_the_routine_tasks():
     [
         (logging.INFO, "calls.max_duration_sweep", False),
         (logging.INFO, "calls.simulator_deliver", False),
+        (logging.INFO, "telephony.simulator_deliver_due", False),
         (logging.INFO, "calls.place", True),
         (logging.ERROR, "calls.max_duration_sweep", True),
     ],
