@@ -30,6 +30,14 @@ def normalize_e164(raw: str, *, region: str | None = None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def region_of(e164: str) -> str:
+    """The country a number belongs to ('+14155551234' → 'US', '+442079460958' → 'GB'), or ""."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
 def jurisdiction_for(e164: str) -> str:
     """'US-CA' for a California area code, 'US' for toll-free, the country ('GB', 'CA', 'PR') elsewhere."""
     try:

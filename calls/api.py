@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import phonenumbers
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -16,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.phone import InvalidPhoneNumber, normalize_e164
 from agents.selectors import agent_get
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
@@ -25,32 +25,28 @@ from calls.services import CONTEXT_MAX_BYTES, call_create, call_get, calls_for_d
 from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.validation import MAX_JSON_DEPTH, nests_deeper_than, surrogate_in, validated
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
 
 class E164Field(serializers.CharField):
+    """A phone number as people type it ("(415) 555-0142", "+44 20 7946 0958"), read by phonenumbers with
+    DEFAULT_PHONE_REGION for national formats, answered as E.164."""
+
     default_error_messages = {
-        "e164": "Enter the number in E.164 format, e.g. +14155551234.",
-        "unknown_number": "{value} is not a valid phone number in its country's numbering plan.",
+        "e164": "Enter a phone number, e.g. +14155551234 or (415) 555-1234.",
+        "unknown_number": "{value} is not a valid phone number: {reason}.",
     }
 
     def __init__(self, **kwargs: Any):
-        kwargs.setdefault("max_length", 16)
+        kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("e164")
         value = super().to_internal_value(data)
-        if not E164.match(value):
-            self.fail("e164")
         try:
-            valid = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            self.fail("unknown_number", value=value)
-        return value
+            return normalize_e164(value)
+        except InvalidPhoneNumber as exc:
+            self.fail("unknown_number", value=exc.raw, reason=exc.reason)
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -133,6 +129,7 @@ class ContextField(serializers.JSONField):
 
 class CallCreateInput(serializers.Serializer):
     phone_number = E164Field()
+    from_number = E164Field(required=False)  # the caller id: one of the agent's numbers (default: chosen)
     context = ContextField(required=False, default=dict)
     max_duration = StrictIntegerField(min_value=1, max_value=14_400, required=False)
     record = StrictBooleanField(required=False)
@@ -188,6 +185,7 @@ class AgentCallCreateApi(APIView):
             record=data.get("record"),
             idempotency_key=_idempotency_key(request, data),
             actor=request.user,
+            from_number=data.get("from_number"),
         )
         return Response(CallOutput(call).data, status=201 if created else 200)
 

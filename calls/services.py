@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
-from agents.phone import InvalidPhoneNumber, normalize_e164
+from agents.phone import InvalidPhoneNumber, normalize_e164, region_of
 from calls.announce import call_changed_on_commit, calls_changed_on_commit
 from calls.audit import call_placed_audit
 from calls.lifecycle import call_place_failed
@@ -75,19 +76,54 @@ def calls_for_display() -> QuerySet[Call]:
     return Call.objects.select_related("agent", "campaign", "recording")
 
 
-def outbound_line(*, agent: Agent) -> tuple[str, str]:
-    """(from_number, provider): the agent's first number that can place calls, else the simulator."""
-    numbers = list(PhoneNumber.objects.filter(agent=agent).order_by("id").values_list("number", "provider"))
-    for number, provider in numbers:
-        if outbound_capable(provider):
-            return number, provider
-    if numbers:
-        raise Unprocessable(
-            f"None of agent {agent.public_id}'s numbers can place outbound calls "
-            f"(providers: {', '.join(sorted({p for _, p in numbers}))}).",
-            code="no_outbound_number",
-        )
-    return "", Provider.SIMULATOR
+@dataclass(frozen=True)
+class AgentLines:
+    """The numbers an agent may call from, read once (a campaign's run chooses one per callee)."""
+
+    agent: Agent
+    numbers: tuple[tuple[str, str], ...]  # (number, provider), oldest first
+
+    def line_for(self, *, callee: str = "", from_number: str | None = None) -> tuple[str, str]:
+        """(from_number, provider): `from_number` when given (one of the agent's numbers that can place
+        calls), else the agent's number that looks most like the callee's (same country, then the longest
+        shared prefix: the same area code), else the simulator for an agent without numbers."""
+        capable = [(number, provider) for number, provider in self.numbers if outbound_capable(provider)]
+        if from_number:
+            if from_number not in {number for number, _provider in capable}:
+                raise Unprocessable(
+                    f"{from_number} is not one of agent {self.agent.public_id}'s numbers that can place calls"
+                    f" ({', '.join(n for n, _p in capable) or 'it has none'}).",
+                    code="invalid_from_number",
+                    field="from_number",
+                )
+            return next(line for line in capable if line[0] == from_number)
+        if capable:
+            return max(capable, key=lambda line: _caller_id_likeness(line[0], callee))  # max keeps the first
+        if self.numbers:
+            raise Unprocessable(
+                f"None of agent {self.agent.public_id}'s numbers can place outbound calls "
+                f"(providers: {', '.join(sorted({p for _, p in self.numbers}))}).",
+                code="no_outbound_number",
+            )
+        return "", Provider.SIMULATOR
+
+
+def agent_lines(agent: Agent) -> AgentLines:
+    numbers = PhoneNumber.objects.filter(agent=agent).order_by("id").values_list("number", "provider")
+    return AgentLines(agent=agent, numbers=tuple(numbers))
+
+
+def _caller_id_likeness(ours: str, callee: str) -> tuple[bool, int]:
+    """How well `ours` suits calling `callee`: in the callee's country first (a New York customer is called
+    from the US number, not the UK one), then by the digits shared from the start (the area code)."""
+    same_country = bool(callee) and region_of(ours) == region_of(callee)
+    shared = len(os.path.commonprefix([ours, callee])) if callee else 0
+    return same_country, shared
+
+
+def outbound_line(*, agent: Agent, callee: str = "", from_number: str | None = None) -> tuple[str, str]:
+    """(from_number, provider) for a call of `agent` to `callee` (AgentLines.line_for)."""
+    return agent_lines(agent).line_for(callee=callee, from_number=from_number)
 
 
 def call_create(
@@ -101,8 +137,10 @@ def call_create(
     actor: Any = None,
     campaign: Any = None,
     now: datetime | None = None,
+    from_number: str | None = None,
 ) -> tuple[Call, bool]:
-    """Create an outbound call; after commit, announce it (`initiating`) and enqueue its placing. Returns
+    """Create an outbound call from `from_number` (one of the agent's numbers; default: the one most like
+    the callee's, AgentLines.line_for); after commit, announce it (`initiating`) and enqueue its placing. Returns
     (call, created).
 
     Every new call is cleared first (compliance.clearance, at `now`, default the wall clock): a callee on
@@ -114,14 +152,19 @@ def call_create(
     constraint (owner, idempotency_key) decides between concurrent requests, not a check-then-insert."""
     context = {} if context is None else context
     fingerprint = _outbound_fingerprint(
-        agent=agent, to_number=to_number, context=context, max_duration=max_duration, record=record
+        agent=agent,
+        to_number=to_number,
+        context=context,
+        max_duration=max_duration,
+        record=record,
+        from_number=from_number,
     )
     owner = actor if getattr(actor, "is_authenticated", False) else None
     if idempotency_key is not None:
         existing = _call_for_key(owner=owner, key=idempotency_key, fingerprint=fingerprint)
         if existing is not None:
             return existing, False
-    line = _outbound_line_usable(agent=agent)
+    line = _outbound_line_usable(agent=agent, callee=to_number, from_number=from_number)
     clearance = _cleared_or_refused(agent=agent, to_number=to_number, from_number=line[0], now=now)
     call = _outbound_call(
         agent=agent,
@@ -185,6 +228,7 @@ def calls_create_many(
     max_duration: int | None = None,
     record: bool | None = None,
     now: datetime | None = None,
+    from_number: str | None = None,
 ) -> OutboundCallsCreated:
     """Create many owner-less outbound calls of one agent at once (a campaign's dispatch run), each as
     `call_create` would: cleared on its own at `now` (its own decision; a refusal creates nothing), keyed,
@@ -204,11 +248,14 @@ def calls_create_many(
         (outcome.key_taken if request.idempotency_key in taken else fresh).append(index)
     if not fresh:
         return outcome
-    line = _outbound_line_usable(agent=agent)
+    lines = agent_lines(agent)
     listed = do_not_call_entries_for(requests[index].to_number for index in fresh)
     written_at = timezone.now()
     for index in fresh:
         request = requests[index]
+        line = _outbound_line_usable(
+            agent=agent, callee=request.to_number, from_number=from_number, lines=lines
+        )
         try:
             clearance = _cleared_or_refused(
                 agent=agent,
@@ -237,6 +284,7 @@ def calls_create_many(
                 context=request.context,
                 max_duration=max_duration,
                 record=record,
+                from_number=from_number,
             ),
             written_at=written_at,
         )
@@ -270,24 +318,34 @@ def _calls_insert_then_place(calls: list[Call], *, campaign: Any) -> None:
 
 
 def _outbound_fingerprint(
-    *, agent: Agent, to_number: str, context: dict[str, Any], max_duration: int | None, record: bool | None
+    *,
+    agent: Agent,
+    to_number: str,
+    context: dict[str, Any],
+    max_duration: int | None,
+    record: bool | None,
+    from_number: str | None = None,
 ) -> str:
-    return request_fingerprint(
-        {
-            "agent_id": agent.public_id,
-            "phone_number": to_number,
-            "context": context,
-            "max_duration": max_duration,
-            "record": record,
-        }
-    )
+    body = {
+        "agent_id": agent.public_id,
+        "phone_number": to_number,
+        "context": context,
+        "max_duration": max_duration,
+        "record": record,
+    }
+    if from_number:  # only when chosen: the fingerprints of requests without it stay as they were
+        body["from_number"] = from_number
+    return request_fingerprint(body)
 
 
-def _outbound_line_usable(*, agent: Agent) -> tuple[str, str]:
+def _outbound_line_usable(
+    *, agent: Agent, callee: str, from_number: str | None, lines: AgentLines | None = None
+) -> tuple[str, str]:
     """(from_number, provider) of an agent that may place calls now, else the error that says why not."""
     if not agent.is_active:
         raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
-    from_number, provider = outbound_line(agent=agent)
+    lines = lines or agent_lines(agent)
+    from_number, provider = lines.line_for(callee=callee, from_number=from_number)
     if provider == Provider.TWILIO and not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
         raise Unprocessable(
             "The agent's number is on Twilio, but Twilio is not configured "

@@ -87,6 +87,9 @@ class CampaignOutput(serializers.Serializer):
     retry_outcomes = serializers.ListField(child=serializers.ChoiceField(choices=RetryOutcome.choices))
     record = serializers.BooleanField(allow_null=True, help_text="null: the agent's setting")
     max_duration = serializers.IntegerField(allow_null=True, help_text="null: the agent's")
+    from_number = serializers.CharField(
+        allow_null=True, help_text="the caller id; null: the agent's number most like each callee's"
+    )
     window_start = serializers.CharField(allow_null=True, help_text="HH:MM, the contact's local time")
     window_end = serializers.CharField(allow_null=True)
     validation = ValidationCounts
@@ -168,6 +171,10 @@ class CampaignCreateRequest(CampaignCreateInput):
     )
     record = serializers.BooleanField(required=False, help_text="Default: the agent's setting")
     max_duration = serializers.IntegerField(required=False, min_value=1, max_value=14_400)
+    from_number = serializers.CharField(
+        required=False,
+        help_text="The caller id: one of the agent's numbers (default: per callee, its country's)",
+    )
     window_start = serializers.TimeField(required=False, help_text="HH:MM, the contact's local time")
     window_end = serializers.TimeField(required=False)
 

@@ -239,6 +239,7 @@ def _attempts_start(
                 campaign=campaign,
                 max_duration=campaign.max_duration,
                 record=campaign.record,
+                from_number=campaign.from_number or None,
                 now=now,
             )
             _attempts_record([(contacts[index], call) for index, call in made.created.items()])
@@ -305,6 +306,7 @@ def _attempt_start(
                 context=contact.context,
                 max_duration=campaign.max_duration,
                 record=campaign.record,
+                from_number=campaign.from_number or None,
                 idempotency_key=key,
                 campaign=campaign,
                 now=now,

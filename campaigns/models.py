@@ -80,6 +80,12 @@ class Campaign(models.Model):
     retry_outcomes = models.JSONField(default=default_retry_outcomes, blank=True)
     record = models.BooleanField(null=True, blank=True, help_text="None: the agent's setting.")
     max_duration = models.PositiveIntegerField(null=True, blank=True, help_text="None: the agent's.")
+    from_number = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="The caller id ('' = the agent's number most like each callee's).",
+    )
     # An optional local calling window (the contact's local time) that may only narrow the jurisdictions'.
     window_start = models.TimeField(null=True, blank=True)
     window_end = models.TimeField(null=True, blank=True)

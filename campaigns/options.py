@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime, parse_time
 
+from agents.phone import InvalidPhoneNumber, normalize_e164
 from campaigns.models import DEFAULT_RETRY_OUTCOMES, RetryOutcome
 from wordcab_admin.kernel.errors import DomainError
 
@@ -41,6 +42,7 @@ class CampaignOptions:
     retry_outcomes: list[str] = field(default_factory=lambda: list(DEFAULT_RETRY_OUTCOMES))
     record: bool | None = None
     max_duration: int | None = None
+    from_number: str = ""
     window_start: time | None = None
     window_end: time | None = None
 
@@ -59,6 +61,8 @@ def campaign_options_parse(data: Mapping[str, Any]) -> CampaignOptions:
             values[name] = _integer(name, data[name])
     if _given(data, "record"):
         values["record"] = _boolean("record", data["record"])
+    if _given(data, "from_number"):
+        values["from_number"] = _phone_number("from_number", data["from_number"])
     if "retry_outcomes" in data:
         values["retry_outcomes"] = _outcomes(data)
     for name in ("window_start", "window_end"):
@@ -91,6 +95,13 @@ def _integer(name: str, value: Any) -> int:
     if not low <= number <= high:
         raise InvalidOption(f"{name} must be between {low} and {high}.", field=name)
     return number
+
+
+def _phone_number(name: str, value: Any) -> str:
+    try:
+        return normalize_e164(str(value))
+    except InvalidPhoneNumber as exc:
+        raise InvalidOption(str(exc), field=name) from None
 
 
 def _boolean(name: str, value: Any) -> bool:

@@ -185,6 +185,7 @@ def campaign_object(
         "retry_outcomes": list(campaign.retry_outcomes or []),
         "record": campaign.record,
         "max_duration": campaign.max_duration,
+        "from_number": campaign.from_number or None,
         "window_start": hh_mm(campaign.window_start),
         "window_end": hh_mm(campaign.window_end),
         "validation": campaign_validation(campaign),
@@ -215,7 +216,16 @@ def campaign_calls(campaign: Campaign, limit: int = 100) -> list[Call]:
 def _attempts_with_calls() -> Prefetch:
     attempts = (
         ContactAttempt.objects.select_related("call")
-        .only("id", "contact_id", "number", "outcome", "call__public_id", "call__status")
+        .only(
+            "id",
+            "contact_id",
+            "number",
+            "outcome",
+            "call__public_id",
+            "call__status",
+            "call__end_reason",
+            "call__error_code",
+        )  # the call's outcome label (calls/outcomes.py) reads its status, end reason and error code
         .order_by("number")
     )
     return Prefetch("attempt_set", queryset=attempts)

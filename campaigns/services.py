@@ -19,11 +19,12 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.announce import calls_changed_on_commit
 from calls.models import Call, CallStatus
+from calls.services import agent_lines
 from campaigns.importing import ImportReport, ImportTooLarge, contacts_import
 from campaigns.models import Campaign, CampaignStatus, Contact, ContactStatus, SkipReason
-from campaigns.options import CampaignOptions
+from campaigns.options import CampaignOptions, InvalidOption
 from wordcab_admin.kernel.audit import audit_record
-from wordcab_admin.kernel.errors import Conflict, InvalidState
+from wordcab_admin.kernel.errors import Conflict, InvalidState, Unprocessable
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,11 @@ def campaign_create(
     if not agent.is_active:
         raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
     options = options or CampaignOptions()
+    if options.from_number:  # one of the agent's numbers that can place calls, checked now, not at dispatch
+        try:
+            agent_lines(agent).line_for(from_number=options.from_number)
+        except Unprocessable as exc:
+            raise InvalidOption(exc.message, field="from_number", code="invalid_from_number") from None
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
         campaign = Campaign.objects.create(

@@ -364,3 +364,9 @@ def test_no_odd_form_value_answers_a_5xx(api, alice, agent):
             assert response.status_code in (201, 400, 409), (field, value, response.status_code)
             if response.status_code >= 400:
                 assert {"code", "message", "field"} <= set(response.json()["error"]), (field, value)
+
+
+def test_a_caller_id_the_agent_does_not_hold_is_a_400_naming_it(api, alice, agent):
+    response = create(api(alice), from_number="+13125550100")
+    assert error_of(response) == (400, "from_number", "invalid_from_number")
+    assert not Campaign.objects.exists()

@@ -251,3 +251,18 @@ def test_an_owner_less_idempotency_key_is_unique_in_the_database():
     CallFactory(idempotency_key="campaign:camp_x:contact:1:attempt:1", owner=None)
     with pytest.raises(IntegrityError), transaction.atomic():
         CallFactory(idempotency_key="campaign:camp_x:contact:1:attempt:1", owner=None)
+
+
+def test_each_contact_is_called_from_the_agents_number_most_like_theirs():
+    campaign = running_campaign(["+12125550131", "+14155550123"])
+    PhoneNumberFactory(agent=campaign.agent, number="+12125550100")
+    campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
+    by_callee = dict(Call.objects.filter(campaign=campaign).values_list("to_number", "from_number"))
+    assert by_callee == {"+12125550131": "+12125550100", "+14155550123": "+14155550100"}
+
+
+def test_a_campaigns_chosen_caller_id_is_used_for_every_contact():
+    campaign = running_campaign(["+12125550131"], from_number="+14155550100")
+    PhoneNumberFactory(agent=campaign.agent, number="+12125550100")
+    campaign_dispatch(campaign_id=campaign.pk, now=NOON_WEDNESDAY)
+    assert Call.objects.get(campaign=campaign).from_number == "+14155550100"
