@@ -51,12 +51,12 @@ def test_an_idempotency_key_reused_with_another_body_is_a_conflict_error(client_
     assert Call.objects.count() == 1
 
 
-def test_a_number_that_is_not_e164_is_a_validation_error_naming_the_field(client_for, alice, agent):
+def test_a_number_that_cannot_be_read_is_a_validation_error_naming_the_field(client_for, alice, agent):
     with pytest.raises(ValidationError) as raised:
         client_for(alice).agents.calls.create(agent_id=agent.public_id, phone_number="555-0123")
     assert not isinstance(raised.value, ComplianceRefusal)
     assert (raised.value.status, raised.value.field) == (400, "phone_number")
-    assert "E.164" in raised.value.message
+    assert "is not a valid phone number" in raised.value.message
     assert Call.objects.count() == 0
 
 
