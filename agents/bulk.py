@@ -1,10 +1,11 @@
-"""Reading a list of numbers pasted into a box or uploaded as CSV: (row, text) pairs, rows as people count them."""
+"""Reading a list of numbers pasted into a box or uploaded as CSV: (row, text, name) entries, rows as people
+count them; a CSV's name column (`name`, `friendly_name`, `label`) names the numbers."""
 
 import csv
 import io
 import itertools
 import re
-from typing import IO
+from typing import IO, NamedTuple
 
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
@@ -19,7 +20,14 @@ NUMBER_HEADERS = (
     "msisdn",
     "e164",
 )
+NAME_HEADERS = ("friendly_name", "friendly name", "name", "label")
 MAX_ROWS = 5000
+
+
+class Entry(NamedTuple):
+    row: int  # as a spreadsheet numbers it (a header is row 1), or the pasted line
+    raw: str  # the number as given
+    name: str = ""  # its name, from the file's name column
 
 
 class UnreadableFile(ValueError):
@@ -30,19 +38,19 @@ class FileTooLarge(UnreadableFile):
     """The file is over BULK_CSV_MAX_BYTES: refused before any of it is read."""
 
 
-def entries_from_text(text: str) -> list[tuple[int, str]]:
+def entries_from_text(text: str) -> list[Entry]:
     """One number per line; commas or semicolons may separate several on a line (row = line number)."""
     entries = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         for part in re.split(r"[;,\t]", line):
             if part.strip():
-                entries.append((line_no, part.strip()))
+                entries.append(Entry(line_no, part.strip()))
                 if len(entries) > MAX_ROWS:
                     raise UnreadableFile(f"At most {MAX_ROWS} numbers at a time; this list has more.")
     return entries
 
 
-def entries_from_upload(upload: UploadedFile, *, max_bytes: int) -> list[tuple[int, str]]:
+def entries_from_upload(upload: UploadedFile, *, max_bytes: int) -> list[Entry]:
     """The phone column of an uploaded CSV, refused by its size before a byte of it is read, then read as a
     stream: memory stays flat whatever the file (Django keeps one over FILE_UPLOAD_MAX_MEMORY_SIZE on disk)."""
     if upload.size is None or upload.size > max_bytes:
@@ -55,12 +63,12 @@ def entries_from_upload(upload: UploadedFile, *, max_bytes: int) -> list[tuple[i
     return entries_from_stream(upload.file)
 
 
-def entries_from_csv(data: bytes) -> list[tuple[int, str]]:
+def entries_from_csv(data: bytes) -> list[Entry]:
     """entries_from_stream of CSV already in memory."""
     return entries_from_stream(io.BytesIO(data))
 
 
-def entries_from_stream(stream: IO[bytes]) -> list[tuple[int, str]]:
+def entries_from_stream(stream: IO[bytes]) -> list[Entry]:
     """The phone column of a CSV (header optional; comma or semicolon). A header row counts as row 1.
 
     Read row by row and given up at the first row past MAX_ROWS: a file of a million rows costs no more
@@ -78,7 +86,7 @@ def entries_from_stream(stream: IO[bytes]) -> list[tuple[int, str]]:
         text.detach()
 
 
-def _entries(text: io.TextIOWrapper) -> list[tuple[int, str]]:
+def _entries(text: io.TextIOWrapper) -> list[Entry]:
     first_line = text.readline()
     if not first_line:
         return []
@@ -92,11 +100,15 @@ def _entries(text: io.TextIOWrapper) -> list[tuple[int, str]]:
         column = 0
         if first and not any(ch.isdigit() for ch in first[0]):
             start = 1  # a header we do not recognize: the first column holds the numbers
+    names = next((header.index(h) for h in NAME_HEADERS if h in header), None) if start else None
+    if names == column:  # a lone "name" header over the numbers: they have no names
+        names = None
     entries = []
     for index, row in itertools.chain([] if start else [(1, first)], rows):
         if index > MAX_ROWS + 1:  # a header and MAX_ROWS numbers at most; nothing past this is read
             raise UnreadableFile(f"At most {MAX_ROWS} rows at a time; this file has more.")
         value = row[column].strip() if column < len(row) else ""
         if value:
-            entries.append((index, value))
+            name = row[names].strip() if names is not None and names < len(row) else ""
+            entries.append(Entry(index, value, name))
     return entries

@@ -49,7 +49,7 @@ class NumberEditForm(forms.Form):
 
 
 class BulkAssignForm(forms.Form):
-    agent = forms.ChoiceField(label="Assign to")
+    agent = forms.ChoiceField(label="Assign to", required=False)
     provider = forms.ChoiceField(
         choices=Provider.choices, initial=Provider.SIMULATOR, label="Provider for numbers not yet added"
     )
@@ -58,11 +58,18 @@ class BulkAssignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "+14155551234\n(212) 555-0100"}),
         label="Paste numbers (one per line)",
     )
-    file = forms.FileField(required=False, label="…or upload a CSV")
+    file = forms.FileField(
+        required=False,
+        label="…or upload a CSV",
+        help_text="A column named phone, phone_number or number (or the first column); "
+        "a column named name or friendly_name names the numbers.",
+    )
 
     def __init__(self, *args, agents=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [(a.public_id, f"{a.name} ({a.public_id})") for a in agents]
+        self.fields["agent"].choices = [("", "No agent: add them to the inventory, unassigned")] + [
+            (a.public_id, f"{a.name} ({a.public_id})") for a in agents
+        ]
 
     def clean(self):
         data = super().clean()

@@ -149,8 +149,8 @@ def _number_move(
         agent_id=to_pk, updated_at=timezone.now()
     )
     if updated != 1:  # another transaction moved it between our read and our write
-        current = PhoneNumber.objects.filter(pk=number.pk).values_list("agent__public_id", flat=True).first()
-        raise _in_use(number.number, current or "another agent")
+        current = PhoneNumber.objects.filter(pk=number.pk).values_list("agent_id", flat=True).first()
+        raise _in_use(number.number, current)
     number.agent_id = to_pk
     before_id = holders.get(from_pk) if from_pk else None
     after_id = to_agent.public_id if to_agent else None
@@ -164,32 +164,49 @@ def _number_move(
     )
 
 
-def _in_use(e164: str, holder_id: str, *, field: str = "phone_numbers") -> NumberInUse:
+def _agent_label(agent_pk: int | None) -> tuple[str, str]:
+    """(public id, "Name (public id)") of an agent, as errors name it for people and programs alike."""
+    row = Agent.objects.filter(pk=agent_pk).values_list("public_id", "name").first() if agent_pk else None
+    if row is None:
+        return "", "another agent"
+    public_id, name = row
+    return public_id, f"{name} ({public_id})"
+
+
+def _in_use(e164: str, holder_pk: int | None, *, field: str = "phone_numbers") -> NumberInUse:
+    """The 409 of a number another agent holds: its holder named (the API keeps `agent_id` for programs)."""
+    holder_id, holder = _agent_label(holder_pk)
     return NumberInUse(
-        f"{e164} is assigned to agent {holder_id}; unassign it there first.",
+        f"{e164} is assigned to {holder}; unassign it there first.",
         field=field,
         number=e164,
-        agent_id=holder_id,
+        agent_id=holder_id or None,
     )
 
 
-def _lock_or_create(e164: str, *, actor: Actor, provider: str = Provider.SIMULATOR) -> PhoneNumber:
-    """The number's row, locked; added (unassigned, audited) when it is not in the inventory yet."""
+def _lock_or_create(
+    e164: str, *, actor: Actor, provider: str = Provider.SIMULATOR, friendly_name: str = ""
+) -> tuple[PhoneNumber, bool]:
+    """The number's row, locked, and whether it was added now (unassigned, audited) because it was not in
+    the inventory yet."""
     existing = PhoneNumber.objects.select_for_update().filter(number=e164).first()
     if existing is not None:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
             row = PhoneNumber.objects.create(
-                number=e164, provider=provider, jurisdiction=jurisdiction_for(e164)
+                number=e164,
+                provider=provider,
+                jurisdiction=jurisdiction_for(e164),
+                friendly_name=friendly_name,
             )
     except IntegrityError:  # someone added it a moment ago: theirs, locked
-        return PhoneNumber.objects.select_for_update().get(number=e164)
+        return PhoneNumber.objects.select_for_update().get(number=e164), False
     audit_record(
         actor=actor, action="number.added", object_type="phone_number", object_id=row.public_id,
         after={"number": e164, "provider": provider, "agent_id": None},
     )  # fmt: skip
-    return row
+    return row, True
 
 
 def agent_set_phone_numbers(*, agent: Agent, actor: Actor, numbers: Sequence[str]) -> list[PhoneNumber]:
@@ -208,12 +225,12 @@ def agent_set_phone_numbers(*, agent: Agent, actor: Actor, numbers: Sequence[str
         rows = {n.number: n for n in current}
         for e164 in wanted:
             if e164 not in rows:
-                rows[e164] = _lock_or_create(e164, actor=actor)
+                rows[e164], _ = _lock_or_create(e164, actor=actor)
         holders = _holder_ids(n.agent_id for n in rows.values())
         for e164 in wanted:
             holder = rows[e164].agent_id
             if holder is not None and holder != agent.pk:
-                raise _in_use(e164, holders[holder])
+                raise _in_use(e164, holder)
         holders[agent.pk] = agent.public_id
         for number in current:
             if number.number not in wanted:
@@ -242,14 +259,14 @@ def number_assign(
         locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
         holders = _holder_ids([locked.agent_id])
         if seen_holder is not _UNSET and locked.agent_id != seen_holder:
-            holder = holders.get(locked.agent_id, "no agent")
+            now = _agent_label(locked.agent_id)[1] if locked.agent_id else "no agent"
             raise Conflict(
-                f"{locked.number} changed meanwhile: it is now assigned to {holder}. Reload and try again.",
+                f"{locked.number} changed meanwhile: it is now assigned to {now}. Reload and try again.",
                 field="agent_id",
                 code="number_changed",
             )
         if agent is not None and locked.agent_id not in (None, agent.pk) and not move:
-            raise _in_use(locked.number, holders[locked.agent_id], field="agent_id")
+            raise _in_use(locked.number, locked.agent_id, field="agent_id")
         _number_move(number=locked, to_agent=agent, actor=actor, holders=holders)
     return locked
 
@@ -374,12 +391,17 @@ def number_release(*, number: PhoneNumber, actor: Actor) -> None:
 
 
 class RowState:
-    NEW = "new"  # not in the inventory: added and assigned
+    NEW = "new"  # not in the inventory: added (and assigned, when an agent is chosen)
     ASSIGN = "assign"  # in the inventory, unassigned: assigned
-    ALREADY = "already"  # already this agent's: nothing to do
+    ALREADY = "already"  # already this agent's (or, with no agent, in the inventory): nothing to do
+    RENAME = "rename"  # already this agent's (or in the inventory): only its name changes, to the file's
     HELD = "held"  # another agent's: skipped, or moved when asked
-    INVALID = "invalid"  # not a phone number: skipped
+    INVALID = "invalid"  # not a phone number, or a name too long: skipped
     DUPLICATE = "duplicate"  # listed twice: the first one counts
+
+
+TO_SAVE = (RowState.NEW, RowState.ASSIGN, RowState.RENAME)
+NAME_MAX_LENGTH = PhoneNumber._meta.get_field("friendly_name").max_length
 
 
 @dataclass
@@ -388,13 +410,15 @@ class PlanRow:
     raw: str
     state: str
     number: str = ""
-    holder_id: str = ""
+    name: str = ""  # the name the file gives it ("" when none)
+    current_name: str = ""  # its name today, when the file gives another
+    holder: Agent | None = None  # who holds it today, when another agent does
     message: str = ""
 
 
 @dataclass
 class BulkPlan:
-    agent: Agent
+    agent: Agent | None  # None: the numbers are added to the inventory, unassigned
     provider: str = Provider.SIMULATOR
     rows: list[PlanRow] = field(default_factory=list)
 
@@ -411,56 +435,66 @@ class BulkPlan:
 
     @property
     def assignable(self) -> list[PlanRow]:
-        return [r for r in self.rows if r.state in (RowState.NEW, RowState.ASSIGN)]
+        return [r for r in self.rows if r.state in TO_SAVE]
 
     @property
-    def actionable(self) -> list[str]:
-        return [r.number for r in self.rows if r.state in (RowState.NEW, RowState.ASSIGN, RowState.HELD)]
+    def actionable(self) -> list[PlanRow]:
+        """What the confirmation posts: every row that changes something, held ones too (moved if asked)."""
+        return [r for r in self.rows if r.state in (*TO_SAVE, RowState.HELD)]
+
+
+def _plan_row(
+    row: int, raw: str, e164: str, name: str, current: PhoneNumber | None, agent: Agent | None
+) -> PlanRow:
+    """What happens to one number: `current` is its row in the inventory (None: not there yet)."""
+    renamed = bool(name) and current is not None and current.friendly_name != name
+    fields = {"row": row, "raw": raw, "number": e164, "name": name}
+    if renamed:
+        fields["current_name"] = current.friendly_name
+    if current is None:
+        return PlanRow(state=RowState.NEW, **fields)
+    if agent is None:  # adding to the inventory only: a number already there keeps its agent
+        return PlanRow(state=RowState.RENAME if renamed else RowState.ALREADY, holder=current.agent, **fields)
+    if current.agent_id is None:
+        return PlanRow(state=RowState.ASSIGN, **fields)
+    if current.agent_id == agent.pk:
+        return PlanRow(state=RowState.RENAME if renamed else RowState.ALREADY, **fields)
+    return PlanRow(state=RowState.HELD, holder=current.agent, **fields)
 
 
 def numbers_bulk_plan(
-    *, agent: Agent, entries: Sequence[tuple[int, str]], provider: str = Provider.SIMULATOR
+    *, agent: Agent | None, entries: Sequence[tuple], provider: str = Provider.SIMULATOR
 ) -> BulkPlan:
-    """What assigning these (row, text) entries to `agent` would do. Reads only."""
+    """What assigning these (row, text[, name]) entries to `agent` (None: adding them to the inventory,
+    unassigned) would do. Reads only."""
     plan = BulkPlan(agent=agent, provider=provider)
-    normalized: list[tuple[int, str, str]] = []
-    for row, raw in entries:
+    normalized: list[tuple[int, str, str, str]] = []
+    for row, raw, *rest in entries:
+        name = " ".join((rest[0] if rest else "").split())
         try:
-            normalized.append((row, raw, normalize_e164(raw)))
+            e164 = normalize_e164(raw)
         except InvalidPhoneNumber as exc:
             plan.rows.append(PlanRow(row=row, raw=raw, state=RowState.INVALID, message=exc.reason))
-    existing = {
-        n.number: n
-        for n in PhoneNumber.objects.filter(number__in=[e for _, _, e in normalized]).select_related("agent")
-    }
+            continue
+        if len(name) > NAME_MAX_LENGTH:
+            message = f"its name is longer than {NAME_MAX_LENGTH} characters"
+            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.INVALID, message=message))
+            continue
+        normalized.append((row, raw, e164, name))
+    found = PhoneNumber.objects.filter(number__in=[e164 for _, _, e164, _ in normalized]).select_related(
+        "agent"
+    )
+    existing = {n.number: n for n in found}
     first_row: dict[str, int] = {}
-    for row, raw, e164 in normalized:
+    for row, raw, e164, name in normalized:
         if e164 in first_row:
+            message = f"same as row {first_row[e164]}"
             plan.rows.append(
-                PlanRow(
-                    row=row,
-                    raw=raw,
-                    number=e164,
-                    state=RowState.DUPLICATE,
-                    message=f"same as row {first_row[e164]}",
-                )
+                PlanRow(row=row, raw=raw, number=e164, state=RowState.DUPLICATE, message=message)
             )
             continue
         first_row[e164] = row
-        current = existing.get(e164)
-        if current is None:
-            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.NEW))
-        elif current.agent_id is None:
-            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.ASSIGN))
-        elif current.agent_id == agent.pk:
-            plan.rows.append(PlanRow(row=row, raw=raw, number=e164, state=RowState.ALREADY))
-        else:
-            plan.rows.append(
-                PlanRow(
-                    row=row, raw=raw, number=e164, state=RowState.HELD, holder_id=current.agent.public_id,
-                    message=f"held by {current.agent.name} ({current.agent.public_id})",
-                )
-            )  # fmt: skip
+        plan.rows.append(_plan_row(row, raw, e164, name, existing.get(e164), agent))
     plan.rows.sort(key=lambda r: r.row)
     return plan
 
@@ -468,30 +502,66 @@ def numbers_bulk_plan(
 @dataclass
 class BulkResult:
     assigned: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (number, why)
+    added: list[str] = field(default_factory=list)  # new to the inventory (assigned too, when an agent is)
+    renamed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, Agent]] = field(default_factory=list)  # (number, the agent who holds it)
 
 
 def numbers_bulk_assign(
     *,
-    agent: Agent,
+    agent: Agent | None,
     actor: Actor,
     numbers: Sequence[str],
+    names: dict[str, str] | None = None,
     provider: str = Provider.SIMULATOR,
     move_held: bool = False,
 ) -> BulkResult:
-    """Assign the confirmed numbers in one transaction; a number taken meanwhile is skipped, never stolen."""
+    """Add the confirmed numbers that are new, give them all to `agent` (None: leave them where they are)
+    and name them as `names` says (number, typed any way → name), in one transaction. A number another
+    agent holds, or took meanwhile, is skipped, never stolen, unless `move_held`."""
     if provider not in Provider.values:
         raise DomainError(f"Unknown provider {provider!r}.", field="provider", value=provider)
-    wanted = sorted({number_normalize(raw, field="numbers") for raw in numbers})
+    wanted_names = _names_checked(names or {})
+    wanted = sorted({number_normalize(raw, field="numbers") for raw in numbers} | set(wanted_names))
     result = BulkResult()
     with transaction.atomic():
-        rows = {e164: _lock_or_create(e164, actor=actor, provider=provider) for e164 in wanted}
-        holders = _holder_ids(n.agent_id for n in rows.values()) | {agent.pk: agent.public_id}
+        rows: dict[str, PhoneNumber] = {}
+        for e164 in wanted:
+            rows[e164], added = _lock_or_create(
+                e164, actor=actor, provider=provider, friendly_name=wanted_names.get(e164, "")
+            )
+            if added:
+                result.added.append(e164)
+        holders = _holder_ids(n.agent_id for n in rows.values())
+        held_by = Agent.objects.in_bulk(list(holders))
+        if agent is not None:
+            holders[agent.pk] = agent.public_id
         for e164 in wanted:
             row = rows[e164]
-            if row.agent_id not in (None, agent.pk) and not move_held:
-                result.skipped.append((e164, f"held by {holders[row.agent_id]}"))
+            if agent is not None and row.agent_id not in (None, agent.pk) and not move_held:
+                result.skipped.append((e164, held_by[row.agent_id]))
                 continue
-            _number_move(number=row, to_agent=agent, actor=actor, holders=holders)
-            result.assigned.append(e164)
+            name = wanted_names.get(e164, "")
+            if name and row.friendly_name != name:
+                number_update(number=row, actor=actor, friendly_name=name)
+                result.renamed.append(e164)
+            if agent is not None and row.agent_id != agent.pk:
+                _number_move(number=row, to_agent=agent, actor=actor, holders=holders)
+                result.assigned.append(e164)
     return result
+
+
+def _names_checked(names: dict[str, str]) -> dict[str, str]:
+    """{E.164: name} of {number as typed: name}, names with their spaces tidied; a name too long is refused
+    (never cut)."""
+    checked = {}
+    for raw, name in names.items():
+        e164, name = number_normalize(raw, field="numbers"), " ".join(name.split())
+        if len(name) > NAME_MAX_LENGTH:
+            raise DomainError(
+                f"The name of {e164} is longer than {NAME_MAX_LENGTH} characters.",
+                field="numbers",
+                value=name,
+            )
+        checked[e164] = name
+    return checked

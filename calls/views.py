@@ -20,8 +20,11 @@ from calls.api import CallCreateInput
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
 from calls.models import Call, CallStatus, Direction
+from calls.outcomes import call_object_outcome
+from calls.selectors import call_search_parse, calls_matching, calls_search_slice
 from calls.serializers import call_object
 from calls.services import call_create, call_get, calls_for_display
+from calls.timeline import call_timeline
 from wordcab_admin.kernel.api_errors import _first_validation_error
 from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.fastpath.asgi_streaming import csv_response
@@ -32,7 +35,7 @@ PAGE_SIZE = 50
 CSV_FIELDS = [
     "id", "agent_id", "campaign_id", "direction", "from_number", "phone_number", "status", "end_reason",
     "error_code", "error_message", "max_duration", "record", "jurisdiction", "consent_delivered_at",
-    "created_at", "answered_at", "ended_at", "duration",
+    "created_at", "answered_at", "ended_at", "duration", "outcome",
 ]  # fmt: skip
 
 
@@ -44,19 +47,29 @@ def _filtered(request: HttpRequest) -> CallFilter:
 @require_GET
 def call_list(request: HttpRequest) -> HttpResponse:
     filters = _filtered(request)
+    search = call_search_parse(request.GET.get("q", ""))
     calls: list[Call] = []
-    older = None
+    older = searched_back_to = None
     if filters.is_valid():
-        rows = filters.qs.order_by("-id")
         before = _before(request.GET.get("before", ""))
-        if before is not None:
-            rows = rows.filter(pk__lt=before)
+        if search is None:
+            rows = filters.qs.order_by("-id")
+            if before is not None:
+                rows = rows.filter(pk__lt=before)
+            floor, more_before = None, False
+        else:
+            searched = calls_search_slice(filters.qs, search, below=before)
+            rows, floor, more_before = searched.calls.order_by("-id"), searched.floor, searched.more_before
         calls = list(rows[: PAGE_SIZE + 1])
+        query = request.GET.copy()
         if len(calls) > PAGE_SIZE:
             calls = calls[:PAGE_SIZE]
-            query = request.GET.copy()
             query["before"] = str(calls[-1].pk)
             older = query.urlencode()
+        elif more_before:  # the search read its slice: offer the one before it
+            query["before"] = str(floor)
+            older = query.urlencode()
+            searched_back_to = _created_at_of(floor)
     export = request.GET.copy()
     export.pop("before", None)
     context = {
@@ -64,15 +77,21 @@ def call_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "errors": filters.errors,
         "older": older,
+        "searched_back_to": searched_back_to,
+        "search": search,
         "export_query": export.urlencode(),
         "statuses": CallStatus.choices,
         "directions": Direction.choices,
         "agents": Agent.objects.order_by("name").only("public_id", "name"),
         "campaigns": _campaign_choices(),
         "selected": request.GET,
-        "filtered": any(request.GET.get(k) for k in filters.filters),
+        "filtered": search is not None or any(request.GET.get(k) for k in filters.filters),
     }
     return render(request, "calls/list.html", context)
+
+
+def _created_at_of(call_pk: int):
+    return Call.objects.filter(pk=call_pk).values_list("created_at", flat=True).first()
 
 
 def _before(raw: str) -> int | None:
@@ -94,23 +113,29 @@ def _campaign_choices() -> QuerySet:
 @require(Capability.VIEW)
 @require_GET
 def call_export(request: HttpRequest) -> HttpResponse:
-    """The filtered calls list as CSV, streamed, so a large export never sits in memory."""
+    """The filtered (and searched) calls list as CSV, streamed, so a large export never sits in memory. Times are
+    UTC, as in the API, whatever the viewer's time zone; `outcome` is the label the pages show."""
     filters = _filtered(request)
     if not filters.is_valid():
         return invalid_filters(filters)
+    calls = filters.qs
+    search = call_search_parse(request.GET.get("q", ""))
+    if search is not None:
+        calls = calls_matching(calls, search)
 
     def rows() -> Iterator[list]:
-        for call in filters.qs.order_by("-id").iterator(chunk_size=2000):
+        for call in calls.order_by("-id").iterator(chunk_size=2000):
             data = call_object(call)
             error = data["error"] or {}
             data.update(error_code=error.get("code", ""), error_message=error.get("message", ""))
+            data["outcome"] = call_object_outcome(data)
             yield ["" if data[f] is None else data[f] for f in CSV_FIELDS]
 
     return csv_response(request, header=CSV_FIELDS, rows=rows(), filename="calls.csv")
 
 
 def _detail_context(call: Call) -> dict:
-    return {"call": call, "events": list(call.events.order_by("received_at", "id")[:1000])}
+    return {"call": call, "timeline": call_timeline(list(call.events.order_by("received_at", "id")[:1000]))}
 
 
 @require(Capability.VIEW)

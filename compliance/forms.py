@@ -2,18 +2,17 @@ from django import forms
 
 from agents.models import Agent
 from compliance.day_rules import HOLIDAY_CALENDARS, RULE_KEYS
+from compliance.jurisdiction_input import HELP as JURISDICTION_HELP
+from compliance.jurisdiction_input import JurisdictionFormField
 from compliance.models import Jurisdiction, RecordingConsent
 
 AUDIO_ACCEPT = ".wav,.mp3,audio/wav,audio/x-wav,audio/mpeg"
 
 
 class OpenerForm(forms.Form):
-    jurisdiction = forms.RegexField(
-        regex=r"^([A-Za-z]{2}(-[A-Za-z0-9]{1,3})?)?$",
-        max_length=8,
+    jurisdiction = JurisdictionFormField(
         required=False,
-        help_text="US-CA, GB, …; leave empty for the default used where no jurisdiction has its own.",
-        error_messages={"invalid": "A country code, optionally with a region: US, US-CA, GB."},
+        help_text=f"{JURISDICTION_HELP}; leave empty for the default used where no jurisdiction has its own.",
     )
     agent = forms.ModelChoiceField(
         queryset=Agent.objects.filter(is_active=True).order_by("name"),
@@ -33,6 +32,34 @@ class OpenerForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": AUDIO_ACCEPT}),
         help_text="A WAV or MP3 recording of the text; without one, the text is spoken by the built-in voice.",
     )
+
+
+class OpenerEditForm(OpenerForm):
+    """An opener changed in place: any agent (a disabled one keeps its opener), and new audio only when a
+    recording is uploaded (a built-in voice opener is spoken again when its text or language changes)."""
+
+    agent = forms.ModelChoiceField(
+        queryset=Agent.objects.order_by("name"),
+        to_field_name="public_id",
+        required=False,
+        empty_label="Every agent",
+    )
+    audio = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": AUDIO_ACCEPT}),
+        help_text="A new WAV or MP3 recording replaces the audio; without one the audio stays, or is spoken "
+        "again by the built-in voice when the text of a spoken opener changes.",
+    )
+
+    @classmethod
+    def initial_for(cls, opener) -> dict:
+        agent = opener.agent.public_id if opener.agent_id else None
+        return {
+            "jurisdiction": opener.jurisdiction,
+            "agent": agent,
+            "language": opener.language,
+            "text": opener.text,
+        }
 
 
 DAY_RULE_HELP = (

@@ -4,9 +4,10 @@ from django import forms
 
 from agents.models import Agent
 from compliance.holds import HoldTarget
+from compliance.jurisdiction_input import HELP, JurisdictionFormField
 from compliance.retention import MAX_RETENTION_DAYS
 
-JURISDICTION_HELP = "US-CA, GB, …; leave empty for every jurisdiction of the agent."
+JURISDICTION_HELP = f"{HELP}; leave empty for every jurisdiction of the agent."
 
 
 class RetentionPolicyForm(forms.Form):
@@ -16,13 +17,7 @@ class RetentionPolicyForm(forms.Form):
         required=False,
         empty_label="Every agent",
     )
-    jurisdiction = forms.RegexField(
-        regex=r"^([A-Za-z]{2}(-[A-Za-z0-9]{1,3})?)?$",
-        max_length=8,
-        required=False,
-        help_text=JURISDICTION_HELP,
-        error_messages={"invalid": "A country code, optionally with a region: US, US-CA, GB."},
-    )
+    jurisdiction = JurisdictionFormField(required=False, help_text=JURISDICTION_HELP)
     days = forms.IntegerField(
         min_value=0,
         max_value=MAX_RETENTION_DAYS,

@@ -6,6 +6,7 @@ compliance_patterns = (
     [
         path("", views.compliance_index, name="index"),
         path("openers/", views.opener_list, name="openers"),
+        path("openers/<int:pk>/", views.opener_edit, name="opener-edit"),
         path("openers/<int:pk>/audio.wav", views.opener_audio, name="opener-audio"),
         path("openers/<int:pk>/resynthesize", views.opener_resynthesize, name="opener-resynthesize"),
         path("openers/<int:pk>/delete", views.opener_delete, name="opener-delete"),

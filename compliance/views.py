@@ -1,16 +1,19 @@
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance import openers
+from compliance.audit_sentences import audit_names, audit_sentence_text, audit_sentences_attach
 from compliance.filters import AuditFilter
-from compliance.forms import JurisdictionForm, OpenerForm
+from compliance.forms import JurisdictionForm, OpenerEditForm, OpenerForm
 from compliance.jurisdictions import jurisdiction_get, jurisdiction_update
 from compliance.models import AuditEvent, ConsentOpener, Jurisdiction
 from wordcab_admin.kernel.audio import ulaw_to_wav_bytes
@@ -97,8 +100,42 @@ def opener_list(request: HttpRequest) -> HttpResponse:
                 return redirect("compliance:openers")
     status = 400 if form.is_bound else 200
     return render(
-        request, "compliance/openers.html", {"openers": _opener_list(), "form": form}, status=status
+        request, "compliance/openers.html", {"openers": _named(_opener_list()), "form": form}, status=status
     )
+
+
+def _named(openers_: Iterable[ConsentOpener]) -> list[ConsentOpener]:
+    """The openers, each with its jurisdiction's name (`jurisdiction_name`), in one more query."""
+    rows = list(openers_)
+    names = dict(
+        Jurisdiction.objects.filter(code__in={o.jurisdiction for o in rows}).values_list("code", "name")
+    )
+    for opener in rows:
+        opener.jurisdiction_name = names.get(opener.jurisdiction, "")
+    return rows
+
+
+@require(Capability.COMPLIANCE)
+def opener_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change an opener in place (audited, before → after); calls that already played it keep their snapshot."""
+    opener = get_object_or_404(ConsentOpener.objects.select_related("agent"), pk=pk)
+    form = OpenerEditForm(initial=OpenerEditForm.initial_for(opener))
+    if request.method == "POST":
+        form = OpenerEditForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            changes = {name: data[name] for name in ("jurisdiction", "language", "text", "agent")}
+            try:
+                openers.opener_update(
+                    actor=request.user, opener=opener, changes=changes, upload=data["audio"]
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, "Opener saved. Calls that already played it keep what they played.")
+                return redirect(reverse("compliance:openers") + f"#opener-{opener.pk}")
+    status = 400 if form.is_bound else 200
+    return render(request, "compliance/opener_edit.html", {"opener": opener, "form": form}, status=status)
 
 
 @require(Capability.VIEW)
@@ -133,8 +170,9 @@ def opener_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 AUDIT_PAGE_ROWS = 200
 AUDIT_CSV_FIELDS = [
-    "created_at", "actor", "action", "object_type", "object_id", "before", "after", "request_id",
+    "created_at", "actor", "action", "object_type", "object_id", "before", "after", "request_id", "summary",
 ]  # fmt: skip
+AUDIT_CSV_CHUNK = 2000
 
 
 def _audit_filtered(request: HttpRequest) -> AuditFilter:
@@ -146,7 +184,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     filters = _audit_filtered(request)
     rows = list(filters.qs[: AUDIT_PAGE_ROWS + 1]) if filters.is_valid() else []
     context = {
-        "events": rows[:AUDIT_PAGE_ROWS],
+        "events": audit_sentences_attach(rows[:AUDIT_PAGE_ROWS]),
         "more": len(rows) > AUDIT_PAGE_ROWS,
         "page_rows": AUDIT_PAGE_ROWS,
         "filters": request.GET,
@@ -166,16 +204,20 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         return invalid_filters(filters)
 
     def rows() -> Iterator[list]:
-        for event in filters.qs.order_by("id").iterator(chunk_size=2000):
-            yield [
-                event.created_at.isoformat(),
-                event.actor_label,
-                event.action,
-                event.object_type,
-                event.object_id,
-                "" if event.before is None else json.dumps(event.before, ensure_ascii=False),
-                "" if event.after is None else json.dumps(event.after, ensure_ascii=False),
-                event.request_id,
-            ]
+        events = filters.qs.order_by("id").iterator(chunk_size=AUDIT_CSV_CHUNK)
+        for chunk in iter(lambda: list(islice(events, AUDIT_CSV_CHUNK)), []):
+            names = audit_names(chunk)  # a few queries per chunk: the names of the summary sentences
+            for event in chunk:
+                yield [
+                    event.created_at.isoformat(),
+                    event.actor_label,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    "" if event.before is None else json.dumps(event.before, ensure_ascii=False),
+                    "" if event.after is None else json.dumps(event.after, ensure_ascii=False),
+                    event.request_id,
+                    audit_sentence_text(event, names),
+                ]
 
     return csv_response(request, header=AUDIT_CSV_FIELDS, rows=rows(), filename="audit-log.csv")

@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
 from calls.models import Call
+from calls.outcomes import call_object_outcome
 from calls.serializers import call_object
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_summary
@@ -59,9 +60,11 @@ def live_event_for_call(call: Call) -> dict:
 
 
 def live_event_for_call_object(data: dict) -> dict:
-    """One event as the hub needs it: the client's JSON text, plus what the filters look at."""
+    """One event as the hub needs it: the client's JSON text, plus what the filters look at. Beside the call
+    object, `outcome` is its label as the pages show it (calls/outcomes.py), so that live.js needs no copy
+    of the rules that name an outcome."""
     return {
-        "text": encode({"type": "call.updated", "call": data}),
+        "text": encode({"type": "call.updated", "call": data, "outcome": call_object_outcome(data)}),
         "agent_id": data["agent_id"],
         "campaign_id": data["campaign_id"],
         "call_id": data["id"],

@@ -25,7 +25,14 @@ TERMINAL = [s.value for s in CallStatus.terminal()]
 
 
 def start_of_today() -> datetime:
+    """Midnight in the viewer's time zone (kernel/viewer_time_zone.py), else the deployment's."""
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def start_of_tomorrow() -> datetime:
+    """The next midnight, when "today"'s counts start again (a day is not always 24 hours long)."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=timezone.get_current_timezone())
 
 
 def call_counts() -> dict[str, int]:
@@ -161,7 +168,8 @@ def chart_bars(buckets: list[dict]) -> dict:
                 "h": height,
             }
         )
-    return {"bars": bars, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT}
+    total = sum(b["n"] for b in buckets)  # none: the caption says so rather than "peak 1/min"
+    return {"bars": bars, "peak": peak, "total": total, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
 def wallboard_context() -> dict:
@@ -185,6 +193,7 @@ def wallboard_context() -> dict:
         "live_state": {
             "snapshot_at": now.isoformat(),
             "today": start_of_today().isoformat(),
+            "tomorrow": start_of_tomorrow().isoformat(),
             "counts": counts,
             "calls": active_call_states(),
             "agents": {a["id"]: a["name"] for a in agents},

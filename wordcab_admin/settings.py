@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "wordcab_admin.kernel.fastpath.async_middleware.CsrfViewMiddleware",
     "wordcab_admin.kernel.fastpath.async_middleware.AuthenticationMiddleware",
     "wordcab_admin.kernel.fastpath.async_middleware.MessageMiddleware",
+    "wordcab_admin.kernel.viewer_time_zone.viewer_time_zone_middleware",  # pages in the viewer's zone, API in UTC
     "wordcab_admin.kernel.fastpath.async_middleware.XFrameOptionsMiddleware",
     "wordcab_admin.kernel.api_errors.ApiErrorMiddleware",
     "wordcab_admin.kernel.auth.PasswordChangeRequiredMiddleware",  # a one-time password is changed first
@@ -116,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wordcab_admin.kernel.roles.role_context",
+                "wordcab_admin.kernel.viewer_time_zone.time_zone_context",
             ],
         },
     },

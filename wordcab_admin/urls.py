@@ -17,6 +17,7 @@ urlpatterns = [
     path("settings/api-keys/create", views.api_key_create_view, name="api_key_create"),
     path("settings/api-keys/<int:key_id>/revoke", views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("settings/time-zone", views.time_zone_view, name="time_zone"),
     path("settings/users/", views.users_page, name="users"),
     path("settings/users/create", views.user_create_view, name="user_create"),
     path("settings/users/<int:user_id>/role", views.user_role_view, name="user_role"),

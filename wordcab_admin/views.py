@@ -7,7 +7,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from wordcab_admin.kernel.accounts import (
@@ -23,7 +23,9 @@ from wordcab_admin.kernel.accounts import (
     users_with_roles,
 )
 from wordcab_admin.kernel.auth import cool_off_seconds, password_change_pending, password_change_pending_clear
+from wordcab_admin.kernel.confirm import confirm_page, confirmed
 from wordcab_admin.kernel.roles import Capability, Role, require
+from wordcab_admin.kernel.viewer_time_zone import TIME_ZONE_COOKIE, TIME_ZONE_COOKIE_MAX_AGE, time_zone_valid
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -46,11 +48,15 @@ def sign_in_locked_out(request: HttpRequest, original_response=None, credentials
 
 
 @require(Capability.VIEW)
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: HttpRequest, key_attempt: dict | None = None) -> HttpResponse:
+    """Settings. `key_attempt` is a refused key name: what was typed (kept in the form) and why."""
     keys = ApiKey.objects.filter(user=request.user)
-    return render(
-        request, "accounts/settings.html", {"keys": keys, "new_key": request.session.pop("new_key", None)}
-    )
+    context = {
+        "keys": keys,
+        "new_key": request.session.pop("new_key", None),
+        "key_attempt": key_attempt or {},
+    }
+    return render(request, "accounts/settings.html", context, status=400 if key_attempt else 200)
 
 
 class ApiKeyNameForm(forms.Form):
@@ -66,45 +72,57 @@ class ApiKeyNameForm(forms.Form):
 def api_key_create_view(request: HttpRequest) -> HttpResponse:
     form = ApiKeyNameForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["name"]))
-        return redirect("settings")
+        typed = request.POST.get("name", "").replace("\x00", "")
+        return settings_page(request, key_attempt={"name": typed, "error": " ".join(form.errors["name"])})
     _, raw = api_key_issue(user=request.user, name=form.cleaned_data["name"], actor=request.user)
     request.session["new_key"] = raw  # shown on the next page, once
     messages.success(request, "API key created.")
     return redirect("settings")
 
 
+def _key_label(key: ApiKey) -> str:
+    return f"“{key.name}” ({key.prefix}…)" if key.name else f"{key.prefix}…"
+
+
 @require_POST
 @require(Capability.VIEW)
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Revoke one of your keys, once you have confirmed it (programs using it stop working at once)."""
     key = get_object_or_404(ApiKey, pk=key_id, user=request.user)
+    if key.is_active and not confirmed(request):
+        return confirm_page(
+            request, title="Revoke an API key", question=f"Revoke the API key {_key_label(key)}?",
+            consequence="Every program and script using it stops working at once, and its open live views "
+            "close. This cannot be undone: you would create a new key.",
+            action=request.path, fields={}, confirm_label="Revoke it", cancel_url=reverse("settings"),
+        )  # fmt: skip
     api_key_revoke(key=key, actor=request.user)
-    messages.success(request, f"Key {key.prefix}… revoked.")
+    messages.success(request, f"Key {_key_label(key)} revoked: it no longer works.")
     return redirect("settings")
 
 
 @require(Capability.ADMINISTER)
-def users_page(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "accounts/users.html",
-        {
-            "rows": users_with_roles(),
-            "roles": [r.value for r in Role],
-            "new_user": request.session.pop("new_user", None),
-        },
-    )
+def users_page(request: HttpRequest, add_attempt: dict | None = None) -> HttpResponse:
+    """Users and roles. `add_attempt` is a refused "Add user": what was typed (kept in the form) and why."""
+    context = {
+        "rows": users_with_roles(),
+        "roles": [r.value for r in Role],
+        "new_user": request.session.pop("new_user", None),
+        "add_attempt": add_attempt or {"role": Role.VIEWER.value},
+    }
+    return render(request, "accounts/users.html", context, status=400 if add_attempt else 200)
 
 
 @require_POST
 @require(Capability.ADMINISTER)
 def user_create_view(request: HttpRequest) -> HttpResponse:
+    username, role_name = request.POST.get("username", ""), request.POST.get("role", "")
     try:
-        role = Role(request.POST.get("role", ""))
-        user, password = user_add(username=request.POST.get("username", ""), role=role, actor=request.user)
+        role = Role(role_name)
+        user, password = user_add(username=username, role=role, actor=request.user)
     except ValueError as exc:  # UserError, or an unknown role
-        messages.error(request, str(exc) if isinstance(exc, UserError) else "Pick one of the roles.")
-        return redirect("users")
+        error = str(exc) if isinstance(exc, UserError) else "Pick one of the roles."
+        return users_page(request, add_attempt={"username": username, "role": role_name, "error": error})
     request.session["new_user"] = {"username": user.get_username(), "password": password}  # shown once
     return redirect("users")
 
@@ -112,7 +130,16 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require(Capability.ADMINISTER)
 def user_one_time_password_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Give someone a new one-time password, once confirmed: their password stops working, their sessions end."""
     user = get_object_or_404(get_user_model(), pk=user_id)
+    if user.pk != request.user.pk and not confirmed(request):
+        name = user.get_username()
+        return confirm_page(
+            request, title="Issue a one-time password", question=f"Issue {name} a new one-time password?",
+            consequence=f"{name}'s current password stops working and their open sessions end; they sign in "
+            "with the new one, shown to you once, and choose their own. Their API keys keep working.",
+            action=request.path, fields={}, confirm_label="Issue it", cancel_url=reverse("users"),
+        )  # fmt: skip
     try:
         password = user_one_time_password_issue(user=user, actor=request.user)
     except UserError as exc:
@@ -125,14 +152,28 @@ def user_one_time_password_view(request: HttpRequest, user_id: int) -> HttpRespo
 @require_POST
 @require(Capability.ADMINISTER)
 def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Deactivate (once confirmed: their sessions, API keys and live views end at once) or reactivate."""
     user = get_object_or_404(get_user_model(), pk=user_id)
     active = request.POST.get("active") == "true"
+    if not active and user.is_active and user.pk != request.user.pk and not confirmed(request):
+        name = user.get_username()
+        return confirm_page(
+            request, title="Deactivate a user", question=f"Deactivate {name}?",
+            consequence=f"{name} is signed out everywhere at once: their sessions end, their API keys and "
+            "live views stop working, and they cannot sign in. Nothing is deleted; reactivate them to undo it.",
+            action=request.path, fields={"active": "false"}, confirm_label=f"Deactivate {name}",
+            cancel_url=reverse("users"),
+        )  # fmt: skip
     try:
         user_set_active(user=user, active=active, actor=request.user)
     except UserError as exc:
         messages.error(request, str(exc))
     else:
-        done = "reactivated: they may sign in again" if active else "deactivated: they cannot sign in"
+        done = (
+            "reactivated: they may sign in again, and their API keys work again"
+            if active
+            else "deactivated: they are signed out everywhere and cannot sign in"
+        )
         messages.success(request, f"{user.get_username()} is {done}.")
     return redirect("users")
 
@@ -166,3 +207,24 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
         password_changed(form.user)
         password_change_pending_clear(self.request)
         return response
+
+
+@require_POST
+@require(Capability.VIEW)
+def time_zone_view(request: HttpRequest) -> HttpResponse:
+    """Settings → Time zone: the zone this browser shows times in (a cookie: kernel/viewer_time_zone.py)."""
+    name = request.POST.get("time_zone", "").strip()
+    if not time_zone_valid(name):
+        messages.error(request, f"Unknown time zone {name[:64]!r}: choose one from the list.")
+        return redirect("settings")
+    response = redirect("settings")
+    response.set_cookie(
+        TIME_ZONE_COOKIE,
+        name,
+        max_age=TIME_ZONE_COOKIE_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    messages.success(request, f"Times are now shown in {name}; exports and the API stay in UTC.")
+    return response

@@ -28,13 +28,20 @@
     BADGES = document.getElementById("call-status-badges");
   }
 
-  /* The badge of a state: a copy of the server's (calls/_status_badge.html). */
-  function badge(status) {
+  /* The badge of a state: a copy of the server's (calls/_status_badge.html), named by the call's outcome
+   * when the message carries it (`outcome`: "Busy", "Voicemail", as every page names it, calls/outcomes.py). */
+  function badge(status, outcome, why) {
     var proto = BADGES && BADGES.content.querySelector('[data-badge-for="' + CSS.escape(status) + '"]');
-    if (proto && proto.firstElementChild) return proto.firstElementChild.cloneNode(true);
-    var span = document.createElement("span"); // a state this page's table does not know
-    span.className = "badge badge-" + status;
-    span.textContent = LABEL[status] || status;
+    var span;
+    if (proto && proto.firstElementChild) {
+      span = proto.firstElementChild.cloneNode(true);
+    } else {
+      span = document.createElement("span"); // a state this page's table does not know
+      span.className = "badge badge-" + status;
+      span.textContent = LABEL[status] || status;
+    }
+    if (outcome) span.textContent = outcome;
+    if (why) span.title = why;
     return span;
   }
 
@@ -48,6 +55,13 @@
   var RESYNC_CODES = { 4408: true, 4503: true };
   var INTERRUPTED = "Live updates interrupted — reconnecting…";
   var ACTIVE_ROWS = 200, ENDED_ROWS = 10, KNOWN_CALLS = 5000;
+  /* The wallboard's metrics (live/metrics.py) are fetched again after calls change: not before this long
+   * (several changes share one fetch), at most once in METRICS_EVERY_MS, spread by a random jitter so that
+   * the screens watching the same floor do not all ask at once. The server keeps them 2 s
+   * (LIVE_CACHE_SECONDS): waiting longer than that, a fetch always sees the change that asked for it. */
+  var METRICS_DELAY_MS = 2500, METRICS_EVERY_MS = 5000, METRICS_JITTER_MS = 1000;
+  /* TV mode: signed out (4401/4403), the page reloads after this long, which signs in again or shows why. */
+  var TV_RELOAD_MS = 30000;
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -125,7 +139,8 @@
       if (event.code === 4401 || event.code === 4403) {
         self.status("denied", "Signed out");
         self.showBanner("Live updates stopped: you are signed out or may not watch. Sign in again, then reload.");
-        self.schedule(BACKOFF_MAX_MS);
+        if (self.view.tv) setTimeout(function () { location.reload(); }, TV_RELOAD_MS);
+        else self.schedule(BACKOFF_MAX_MS);
         return;
       }
       self.status("down", "Reconnecting…");
@@ -173,6 +188,8 @@
     if (this.ws) this.ws.close(4000, "dropped");
   };
   Connection.prototype.resume = function () { this.held = false; this.now(); };
+  /* interrupt() closes the socket the way a network failure would, and lets the page reconnect by itself. */
+  Connection.prototype.interrupt = function () { if (this.ws) this.ws.close(4000, "interrupted"); };
 
   /* ---- rows shared by the wallboard and the campaign page --------------------------------------- */
 
@@ -191,7 +208,7 @@
     return { tr: tr, created: true };
   };
 
-  RowPainter.prototype.fill = function (tr, call) {
+  RowPainter.prototype.fill = function (tr, call, outcome) {
     tr.dataset.callId = call.id;
     tr.dataset.status = call.status;
     tr.dataset.createdAt = call.created_at || "";
@@ -203,7 +220,7 @@
     var agent = $('[data-field="agent"]', tr);
     agent.textContent = this.agentNames[call.agent_id] || agent.textContent || call.agent_id;
     $('[data-field="phone_number"]', tr).textContent = call.phone_number;
-    $('[data-field="status"]', tr).replaceChildren(badge(call.status));
+    $('[data-field="status"]', tr).replaceChildren(badge(call.status, outcome, call.error && call.error.message));
     var duration = $('[data-field="duration"]', tr);
     if (!ACTIVE[call.status]) duration.textContent = call.duration == null ? "" : call.duration + " s";
   };
@@ -231,18 +248,24 @@
 
   function Wallboard(root) {
     this.root = root;
+    this.tv = "tv" in root.dataset;
     this.syncing = true;
     this.buffer = [];
     this.offset = 0;
+    this.metricsTimer = null;
+    this.metricsAt = 0;
+    this.rolledOver = false;
     this.init();
     var self = this;
     setInterval(function () { self.tick(); }, 1000);
+    if (this.tv) tvMode();
   }
 
   Wallboard.prototype.init = function () {
     var state = JSON.parse($("#wallboard-state", this.root).textContent);
     this.snapshotAt = time(state.snapshot_at);
     this.today = time(state.today);
+    this.tomorrow = time(state.tomorrow);
     this.offset = this.snapshotAt - Date.now();
     this.counts = state.counts;
     this.known = new Map();
@@ -255,6 +278,7 @@
     this.chart = state.chart;
     this.active = $("#active-calls", this.root);
     this.ended = $("#ended-calls", this.root);
+    this.showWaiting();
     this.tick();
   };
 
@@ -271,6 +295,7 @@
       self.buffer = [];
       self.syncing = false;
       pending.forEach(function (m) { self.apply(m, false); });
+      if (self.scheduleMetrics) self.scheduleMetrics(); // the board's metrics may be a cached moment old
     }).catch(function () {
       self.syncing = false;
       setTimeout(function () { if (connection.ws) self.resync(); }, 2000);
@@ -306,8 +331,9 @@
       this.known.delete(call.id);
       this.known.set(call.id, { status: call.status, agent: call.agent_id, counted: counted });
       if (this.known.size > KNOWN_CALLS) this.known.delete(this.known.keys().next().value);
+      this.scheduleMetrics();
     }
-    this.paint(call, animate);
+    this.paint(call, animate, message.outcome);
   };
 
   /* Running campaigns: how far each has got; a campaign that stops running leaves the list. */
@@ -370,6 +396,7 @@
     this.counts[status] = Math.max(0, (this.counts[status] || 0) + delta);
     var tile = $('[data-count="' + status + '"]', this.root);
     if (tile) { tile.textContent = this.counts[status]; flash(tile.parentElement); }
+    if (ACTIVE[status] && status !== TALKING) this.showWaiting();
     if (ACTIVE[status]) {
       var agent = this.agent(agentId);
       var live = $("[data-agent-active]", agent);
@@ -442,11 +469,15 @@
     });
     var label = $("[data-cpm-peak]", this.root);
     if (label) label.textContent = peak;
+    var total = this.chart.reduce(function (sum, b) { return sum + b.n; }, 0);
+    var busy = $("[data-cpm-busy]", this.root), quiet = $("[data-cpm-quiet]", this.root);
+    if (busy) busy.hidden = !total; // no calls: the caption says so, not "peak 1/min"
+    if (quiet) quiet.hidden = !!total;
   };
 
-  Wallboard.prototype.paint = function (call, animate) {
+  Wallboard.prototype.paint = function (call, animate, outcome) {
     var got = this.painter.row(call), tr = got.tr;
-    this.painter.fill(tr, call);
+    this.painter.fill(tr, call, outcome);
     var table = ACTIVE[call.status] ? this.active : this.ended;
     if (tr.parentElement !== table) {
       table.insertBefore(tr, table.firstChild);
@@ -460,10 +491,74 @@
     if (animate) flash(tr);
   };
 
-  Wallboard.prototype.tick = function () {
-    tickTimers(this.root, this.offset);
-    if (this.chart && this.chart.length) this.roll(Math.floor((Date.now() + this.offset) / 60000));
+  /* Calls waiting now (placed or ringing, not answered yet): the active states but the talking one. */
+  Wallboard.prototype.showWaiting = function () {
+    var el = $("[data-waiting]", this.root);
+    if (!el) return;
+    var counts = this.counts, waiting = Object.keys(ACTIVE).reduce(function (sum, status) {
+      return status === TALKING ? sum : sum + (counts[status] || 0);
+    }, 0);
+    if (el.textContent !== String(waiting)) { el.textContent = waiting; flash(el.parentElement); }
   };
+
+  /* The metrics of a period that includes now, fetched again a little after calls changed. */
+  Wallboard.prototype.scheduleMetrics = function () {
+    var section = $("#wallboard-metrics", this.root);
+    if (!section || !("metricsLive" in section.dataset) || this.metricsTimer) return;
+    var self = this;
+    var wait = Math.max(METRICS_DELAY_MS, this.metricsAt + METRICS_EVERY_MS - Date.now()) + Math.random() * METRICS_JITTER_MS;
+    this.metricsTimer = setTimeout(function () {
+      self.metricsTimer = null;
+      self.metricsAt = Date.now();
+      fetchHtml(section.dataset.metricsUrl).then(function (html) {
+        var current = $("#wallboard-metrics", self.root);
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var fresh = $("#wallboard-metrics", holder);
+        if (!current || !fresh || self.syncing) return; // a resync brings them anyway
+        current.replaceWith(fresh);
+        self.showWaiting();
+      }).catch(function () { /* the next change or resync brings them */ });
+    }, wait);
+  };
+
+  Wallboard.prototype.tick = function () {
+    var now = Date.now() + this.offset;
+    tickTimers(this.root, this.offset);
+    if (this.chart && this.chart.length) this.roll(Math.floor(now / 60000));
+    if (!this.rolledOver && now >= this.tomorrow) { // midnight: "today" starts again
+      this.rolledOver = true;
+      if (this.tv) location.reload(); // a screen on the wall also picks up a new version once a day
+      else this.resync();
+    }
+    if (this.tv) showClock();
+  };
+
+  /* ---- TV mode (/tv/): full screen, the time, the screen kept awake --------------------------------- */
+
+  function tvMode() {
+    var button = $("[data-fullscreen]");
+    if (button && document.fullscreenEnabled) {
+      var show = function () { button.hidden = !!document.fullscreenElement; };
+      button.addEventListener("click", function () { document.documentElement.requestFullscreen().catch(show); });
+      document.addEventListener("fullscreenchange", show);
+      show();
+    }
+    keepAwake();
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) keepAwake(); });
+    showClock();
+  }
+
+  /* A screen on the wall must not sleep: a wake lock where the browser grants one (it is released whenever
+   * the page is hidden, so it is asked for again when it shows). */
+  function keepAwake() {
+    if (navigator.wakeLock && navigator.wakeLock.request) navigator.wakeLock.request("screen").catch(function () {});
+  }
+
+  function showClock() {
+    var el = $("[data-tv-clock]");
+    if (el) el.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: el.dataset.timeZone || undefined });
+  }
 
   /* ---- the campaign page ------------------------------------------------------------------------- */
 
@@ -518,7 +613,7 @@
       var call = message.call, tr = document.getElementById("live-call-" + call.id);
       if (tr && RANK[call.status] < RANK[tr.dataset.status]) return;
       var got = this.painter.row(call);
-      this.painter.fill(got.tr, call);
+      this.painter.fill(got.tr, call, message.outcome);
       if (got.created) this.body.insertBefore(got.tr, this.body.firstChild);
       tickTimers(this.root, 0);
       toggleEmpty(this.root);
@@ -528,7 +623,25 @@
 
   /* ---- the call page and the calls list (their markup belongs to the calls pages) ---------------- */
 
-  function CallPage(root) { this.root = root; this.id = root.dataset.callId; }
+  /* The call page's duration while the call runs: a clock since it was answered (the TALKING state) or
+   * placed, in step with the server's time when the page was rendered (data-now). The partial is rendered
+   * again on every update, so the clocks are looked up on each tick. */
+  function tickCallClocks() {
+    $all("[data-live-duration]").forEach(function (el) {
+      if (!el.dataset.offset) el.dataset.offset = String((time(el.dataset.now) - Date.now()) || 0);
+      var since = time(el.dataset.status === TALKING ? el.dataset.answeredAt : el.dataset.createdAt);
+      var face = $("[data-live-clock]", el);
+      if (face && !isNaN(since)) face.textContent = clock(Date.now() + Number(el.dataset.offset) - since);
+    });
+  }
+
+  function CallPage(root) {
+    this.root = root;
+    this.id = root.dataset.callId;
+    tickCallClocks();
+    setInterval(tickCallClocks, 1000);
+    document.body.addEventListener("htmx:afterSettle", tickCallClocks);
+  }
   CallPage.prototype.resync = function () {
     document.body.dispatchEvent(new CustomEvent("call-updated", { detail: { call: null, resync: true } }));
   };
@@ -629,6 +742,7 @@
     window.wordcabLive = {
       drop: connection.drop.bind(connection),
       resume: connection.resume.bind(connection),
+      interrupt: connection.interrupt.bind(connection),
       connected: function () { return !!(connection.ws && connection.ws.readyState === WebSocket.OPEN); },
       synced: function () { return !view.syncing; },
     };

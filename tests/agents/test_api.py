@@ -181,7 +181,7 @@ def test_patch_with_an_empty_list_unassigns_every_number(api, alice, agent):
 
 
 def test_a_number_held_by_another_agent_is_a_409_naming_the_holder_and_nothing_changes(api, alice, agent):
-    other = AgentFactory(public_id="agent_other")
+    other = AgentFactory(public_id="agent_other", name="Billing Support")
     PhoneNumberFactory(number="+14155550111", agent=agent)
     PhoneNumberFactory(number="+14155550133", agent=other)
     response = api(alice).patch(
@@ -193,7 +193,10 @@ def test_a_number_held_by_another_agent_is_a_409_naming_the_holder_and_nothing_c
     assert error["field"] == "phone_numbers"
     assert error["agent_id"] == "agent_other"
     assert error["number"] == "+14155550133"
-    assert "agent_other" in error["message"]
+    assert (
+        error["message"]
+        == "+14155550133 is assigned to Billing Support (agent_other); unassign it there first."
+    )
     assert PhoneNumber.objects.get(number="+14155550111").agent == agent  # the set was not half-replaced
     assert PhoneNumber.objects.get(number="+14155550133").agent == other
     assert not AuditEvent.objects.filter(action__startswith="number.").exists()
@@ -430,11 +433,13 @@ def test_patching_a_numbers_agent_assigns_and_unassigns_it(api, alice, agent):
     assert AuditEvent.objects.filter(object_id=number.public_id).count() == 2
 
 
-def test_patching_a_number_held_by_another_agent_is_a_409(api, alice, agent):
-    number = PhoneNumberFactory(number="+14155550111", agent=AgentFactory(public_id="agent_other"))
+def test_patching_a_number_held_by_another_agent_is_a_409_that_names_the_holder(api, alice, agent):
+    holder = AgentFactory(public_id="agent_other", name="Billing Support")
+    number = PhoneNumberFactory(number="+14155550111", agent=holder)
     response = api(alice).patch(f"/v1/numbers/{number.public_id}", {"agent_id": "agent_abc"}, format="json")
     assert response.status_code == 409
     assert (error_of(response)["code"], error_of(response)["agent_id"]) == ("number_in_use", "agent_other")
+    assert "Billing Support (agent_other)" in error_of(response)["message"]
 
 
 def test_releasing_a_number_removes_it_and_audits_its_last_agent(api, alice, agent):

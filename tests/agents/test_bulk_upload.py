@@ -101,15 +101,15 @@ def test_the_reader_stops_at_the_row_limit_of_an_endless_stream():
 def test_a_header_and_exactly_the_row_limit_is_read_whole():
     entries = bulk.entries_from_csv(b"phone;name\n" + b"+14155550111;x\n" * bulk.MAX_ROWS)
     assert len(entries) == bulk.MAX_ROWS
-    assert entries[0] == (2, "+14155550111")
-    assert entries[-1] == (bulk.MAX_ROWS + 1, "+14155550111")
+    assert entries[0] == (2, "+14155550111", "x")
+    assert entries[-1] == (bulk.MAX_ROWS + 1, "+14155550111", "x")
     with pytest.raises(bulk.UnreadableFile):
         bulk.entries_from_csv(b"phone\n" + ROW * (bulk.MAX_ROWS + 1))
 
 
 def test_a_quoted_cell_across_lines_and_crlf_endings_read_as_before():
     data = b'name,phone\r\n"Jane\r\nDoe",+14155550111\r\nJoe,+14155550122\r\n'
-    assert bulk.entries_from_csv(data) == [(2, "+14155550111"), (3, "+14155550122")]
+    assert bulk.entries_from_csv(data) == [(2, "+14155550111", "Jane\r\nDoe"), (3, "+14155550122", "Joe")]
 
 
 def test_a_pasted_list_over_the_limit_is_refused_without_splitting_all_of_it():

@@ -1,6 +1,7 @@
 """The agent and number pages for each role: everyone reads, only operators and admins change things."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from agents.models import Agent, PhoneNumber
@@ -205,19 +206,80 @@ def test_an_operator_assigns_an_unassigned_number_from_the_agent_page(alice, age
     assert (added.agent, added.provider) == (agent, "twilio")
 
 
-def test_assigning_a_number_held_elsewhere_from_the_agent_page_says_who_holds_it(alice, agent):
-    PhoneNumberFactory(number="+14155550122", agent=AgentFactory(public_id="agent_other"))
+def test_assigning_a_number_held_elsewhere_names_the_holder_keeps_what_was_typed_and_offers_to_move_it(
+    alice, agent
+):
+    PhoneNumberFactory(number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing"))
     response = client_for(alice).post(
-        f"/agents/{agent.public_id}/numbers/add", {"new_number": "+14155550122"}, follow=True
+        f"/agents/{agent.public_id}/numbers/add", {"new_number": "(415) 555-0122", "provider": "twilio"}
     )
-    assert "agent_other" in response.content.decode()
+    assert response.status_code == 409
+    content = response.content.decode()
+    assert 'is assigned to <a href="/agents/agent_other/">Billing</a>' in content
+    assert "agent_other;" not in content  # a person reads a name, not an id
+    assert 'value="(415) 555-0122"' in content  # what was typed stays in the form
+    assert '<option value="twilio" selected>' in content
+    assert "Move it here from Billing" in content
     assert PhoneNumber.objects.get(number="+14155550122").agent.public_id == "agent_other"
 
 
-def test_an_operator_unassigns_a_number_from_the_agent_page(alice, agent, sip_number):
-    client_for(alice).post(f"/agents/{agent.public_id}/numbers/{sip_number.public_id}/remove")
+def test_move_it_here_moves_the_number_and_says_from_whom(alice, agent):
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
+    )
+    response = client_for(alice).post(
+        f"/agents/{agent.public_id}/numbers/add",
+        {"new_number": "+14155550122", "move": "yes", "seen": "agent_other"},
+        follow=True,
+    )
+    number.refresh_from_db()
+    assert number.agent == agent
+    assert "Moved" in response.content.decode()
+    assert (
+        'from <a href="/agents/agent_other/" title="agent_other">Billing</a> to <a href="/agents/agent_abc/"'
+        in (response.content.decode())
+    )
+    event = AuditEvent.objects.get(action="number.assigned")
+    assert (event.before["agent_id"], event.after["agent_id"]) == ("agent_other", "agent_abc")
+
+
+def test_move_it_here_is_refused_when_the_holder_changed_since_it_was_offered(alice, agent):
+    PhoneNumberFactory(number="+14155550122", agent=AgentFactory(public_id="agent_third", name="Third"))
+    AgentFactory(public_id="agent_other", name="Billing")
+    response = client_for(alice).post(
+        f"/agents/{agent.public_id}/numbers/add",
+        {"new_number": "+14155550122", "move": "yes", "seen": "agent_other"},
+    )
+    assert response.status_code == 400
+    assert "changed meanwhile: it is now assigned to Third (agent_third)" in response.content.decode()
+    assert PhoneNumber.objects.get(number="+14155550122").agent.public_id == "agent_third"
+
+
+def test_an_invalid_number_on_the_agent_page_is_explained_and_kept_in_the_form(alice, agent):
+    response = client_for(alice).post(f"/agents/{agent.public_id}/numbers/add", {"new_number": "555-01"})
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "is not a valid phone number" in content
+    assert 'value="555-01"' in content
+    assert not PhoneNumber.objects.exists()
+
+
+def test_unassigning_from_the_agent_page_asks_first_naming_who_loses_it(alice, agent, sip_number):
+    client = client_for(alice)
+    asked = client.post(f"/agents/{agent.public_id}/numbers/{sip_number.public_id}/remove")
+    assert asked.status_code == 200
+    assert "Unassign +1 415-555-0111 from Reminder bot?" in asked.content.decode()
+    assert "Reminder bot loses it" in asked.content.decode()
+    assert '<input type="hidden" name="confirmed" value="yes">' in asked.content.decode()
+    sip_number.refresh_from_db()
+    assert sip_number.agent == agent  # nothing changed yet
+
+    done = client.post(
+        f"/agents/{agent.public_id}/numbers/{sip_number.public_id}/remove", {"confirmed": "yes"}, follow=True
+    )
     sip_number.refresh_from_db()
     assert sip_number.agent is None
+    assert "Unassigned" in done.content.decode()
     assert AuditEvent.objects.get(action="number.unassigned").actor == alice
 
 
@@ -250,38 +312,110 @@ def test_adding_an_invalid_or_existing_number_shows_the_error(alice):
     assert response.status_code == 400
     assert b"not a valid phone number" in response.content
     response = client.post("/numbers/add", {"number": "415 555 0111", "provider": "simulator"})
-    assert b"already in the inventory" in response.content
+    content = response.content.decode()
+    assert "is already in the inventory, unassigned: open it to change it." in content
+    assert (
+        f'<a href="/numbers/{PhoneNumber.objects.get().public_id}/" class="mono">+1 415-555-0111</a>'
+        in content
+    )
+    assert 'value="415 555 0111"' in content  # what was typed stays
 
 
-def test_the_picker_assigns_a_number_and_answers_htmx_with_the_saved_row(alice, agent):
+def test_the_picker_assigns_an_unassigned_number_at_once_and_answers_htmx_with_the_row(alice, agent):
     number = PhoneNumberFactory(number="+14155550122")
     response = client_for(alice).post(
         f"/numbers/{number.public_id}/assign", {"agent": "agent_abc", "seen": ""}, HTTP_HX_REQUEST="true"
     )
     content = response.content.decode()
     assert content.lstrip().startswith(f'<tr id="number-{number.public_id}">')
-    assert "Saved" in content
+    assert "Assigned" in content
+    assert 'title="agent_abc">Reminder bot</a>' in content
     number.refresh_from_db()
     assert number.agent == agent
     event = AuditEvent.objects.get(action="number.assigned")
     assert (event.actor, event.before["agent_id"], event.after["agent_id"]) == (alice, None, "agent_abc")
 
 
-def test_the_picker_moves_a_number_from_the_agent_it_showed(alice, agent):
-    number = PhoneNumberFactory(number="+14155550122", agent=AgentFactory(public_id="agent_other"))
-    client_for(alice).post(
-        f"/numbers/{number.public_id}/assign", {"agent": "agent_abc", "seen": "agent_other"}
+def test_the_picker_asks_before_taking_a_number_from_its_agent_and_names_who_loses_it(alice, agent):
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
     )
+    client = client_for(alice)
+    asked = client.post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "agent_abc", "seen": "agent_other"},
+        HTTP_HX_REQUEST="true",
+    )
+    row = asked.content.decode()
+    assert "Move +1 415-555-0122 from Billing to Reminder bot?" in row
+    assert "Billing loses it" in row
+    assert "Keep it with Billing" in row
+    number.refresh_from_db()
+    assert number.agent.public_id == "agent_other"  # nothing moved yet
+    assert not AuditEvent.objects.exists()
+
+    moved = client.post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "agent_abc", "seen": "agent_other", "confirmed": "yes"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "Moved" in moved.content.decode()
+    assert 'from <a href="/agents/agent_other/" title="agent_other">Billing</a> to' in moved.content.decode()
     number.refresh_from_db()
     assert number.agent == agent
 
 
+def test_keeping_the_number_with_its_agent_changes_nothing(alice, agent):
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
+    )
+    kept = client_for(alice).post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "agent_other", "seen": "agent_other"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "No change" in kept.content.decode()
+    number.refresh_from_db()
+    assert number.agent.public_id == "agent_other"
+    assert not AuditEvent.objects.exists()
+
+
+def test_without_javascript_the_picker_asks_on_a_page_of_its_own_then_moves(alice, agent):
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
+    )
+    client = client_for(alice)
+    asked = client.post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "", "seen": "agent_other", "next": f"/numbers/{number.public_id}/"},
+    )
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert "Unassign +1 415-555-0122 from Billing?" in page
+    assert "Billing loses it: calls to +1 415-555-0122 will hear a polite message and be hung up." in page
+    assert f'<input type="hidden" name="next" value="/numbers/{number.public_id}/">' in page
+    assert f'<a href="/numbers/{number.public_id}/" role="button"' in page  # Cancel: back where it was
+    number.refresh_from_db()
+    assert number.agent is not None
+
+    done = client.post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "", "seen": "agent_other", "next": f"/numbers/{number.public_id}/", "confirmed": "yes"},
+    )
+    assert done.url == f"/numbers/{number.public_id}/"
+    number.refresh_from_db()
+    assert number.agent is None
+    assert "Unassigned" in client.get(done.url).content.decode()
+
+
 def test_the_picker_refuses_when_the_number_changed_since_the_page_was_drawn(alice, agent):
-    number = PhoneNumberFactory(number="+14155550122", agent=AgentFactory(public_id="agent_other"))
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
+    )
     response = client_for(alice).post(
         f"/numbers/{number.public_id}/assign", {"agent": "agent_abc", "seen": ""}, HTTP_HX_REQUEST="true"
     )
-    assert "changed meanwhile" in response.content.decode()
+    assert "changed meanwhile: it is now assigned to Billing (agent_other)" in response.content.decode()
     number.refresh_from_db()
     assert number.agent.public_id == "agent_other"
 
@@ -295,18 +429,33 @@ def test_the_picker_without_javascript_redirects_back(alice, agent):
     assert response.url == f"/numbers/{number.public_id}/"
     response = client_for(alice).post(
         f"/numbers/{number.public_id}/assign",
-        {"agent": "", "seen": "agent_abc", "next": "https://evil.example/"},
+        {"agent": "", "seen": "agent_abc", "next": "https://evil.example/", "confirmed": "yes"},
     )
     assert response.url == "/numbers/"
 
 
-def test_the_number_page_shows_its_history(alice, agent):
-    number = PhoneNumberFactory(number="+14155550122")
+def test_the_picker_carries_what_the_browser_needs_to_ask(alice, agent):
+    PhoneNumberFactory(number="+442079460958", agent=agent)
+    content = client_for(alice).get("/numbers/").content.decode()
+    assert 'data-number="+44 20 7946 0958" data-holder="Reminder bot"' in content
+
+
+def test_the_number_page_shows_its_history_in_sentences(alice, agent):
+    number = PhoneNumberFactory(
+        number="+14155550122", agent=AgentFactory(public_id="agent_other", name="Billing")
+    )
     client = client_for(alice)
-    client.post(f"/numbers/{number.public_id}/assign", {"agent": "agent_abc", "seen": ""})
+    client.post(
+        f"/numbers/{number.public_id}/assign",
+        {"agent": "agent_abc", "seen": "agent_other", "confirmed": "yes"},
+    )
     content = client.get(f"/numbers/{number.public_id}/").content.decode()
-    assert "number.assigned" in content
-    assert "alice" in content
+    assert (
+        '<a href="/audit/?actor=alice" title="Everything alice did">alice</a> moved '
+        f'<a href="/numbers/{number.public_id}/" title="+14155550122">+1 415-555-0122</a> from '
+        '<a href="/agents/agent_other/" title="agent_other">Billing</a> to '
+        '<a href="/agents/agent_abc/" title="agent_abc">Reminder bot</a>.'
+    ) in content
 
 
 def test_a_sip_numbers_page_shows_what_a_pbx_needs(bob, agent, sip_number, settings):
@@ -337,8 +486,13 @@ def test_an_operator_edits_a_sip_numbers_uri_and_a_bad_uri_is_refused(alice, sip
     assert b"not a SIP URI" in response.content
 
 
-def test_an_operator_releases_a_number(alice, agent, sip_number):
-    response = client_for(alice).post(f"/numbers/{sip_number.public_id}/release")
+def test_an_operator_releases_a_number_once_confirmed(alice, agent, sip_number):
+    client = client_for(alice)
+    asked = client.post(f"/numbers/{sip_number.public_id}/release")
+    assert "Release +1 415-555-0111?" in asked.content.decode()
+    assert "Reminder bot loses it" in asked.content.decode()
+    assert PhoneNumber.objects.exists()
+    response = client.post(f"/numbers/{sip_number.public_id}/release", {"confirmed": "yes"})
     assert response.url == "/numbers/"
     assert not PhoneNumber.objects.exists()
     assert AuditEvent.objects.get(action="number.released").before["agent_id"] == "agent_abc"
@@ -364,7 +518,7 @@ def test_the_bulk_preview_shows_every_row_and_its_conflicts_and_saves_nothing(al
     assert response.status_code == 200
     content = response.content.decode()
     assert "Nothing has been saved yet" in content
-    assert "held by Other bot (agent_other)" in content
+    assert 'held by <a href="/agents/agent_other/">Other bot</a>' in content
     assert '<tr class="plan-invalid">\n    <td>3</td>' in content  # the invalid row, with its row number
     assert '<tr class="plan-duplicate">\n    <td>5</td>' in content
     assert "same as row 1" in content
@@ -374,21 +528,88 @@ def test_the_bulk_preview_shows_every_row_and_its_conflicts_and_saves_nothing(al
 
 
 def test_confirming_the_bulk_preview_assigns_and_skips_held_numbers_unless_asked(alice, agent):
-    other = AgentFactory(public_id="agent_other")
+    other = AgentFactory(public_id="agent_other", name="Other bot")
     PhoneNumberFactory(number="+14155550133", agent=other)
     client = client_for(alice)
     response = client.post(
         "/numbers/bulk/confirm",
         {"agent": "agent_abc", "provider": "twilio", "numbers": "+14155550111\n+14155550133\n"},
-        follow=True,
     )
-    assert "1 number(s) assigned" in response.content.decode()
-    assert "+14155550133 skipped: held by agent_other" in response.content.decode()
+    assert response.url == "/numbers/"  # the whole list, not silently filtered to one agent
+    content = client.get(response.url).content.decode()
+    assert (
+        'assigned to <a href="/agents/agent_abc/" title="agent_abc">Reminder bot</a> (1 new to the inventory).'
+        in (content)
+    )
+    assert (
+        '+1 415-555-0133 skipped: held by <a href="/agents/agent_other/" title="agent_other">Other bot</a>.'
+        in (content)
+    )
     assert PhoneNumber.objects.get(number="+14155550111").provider == "twilio"
     assert PhoneNumber.objects.get(number="+14155550111").agent == agent
     assert PhoneNumber.objects.get(number="+14155550133").agent == other
     client.post("/numbers/bulk/confirm", {"agent": "agent_abc", "numbers": "+14155550133", "move_held": "on"})
     assert PhoneNumber.objects.get(number="+14155550133").agent == agent
+
+
+def test_a_csv_names_its_numbers_new_ones_and_those_it_renames(alice, agent):
+    PhoneNumberFactory(number="+14155550122", agent=agent, friendly_name="Old name")
+    csv = b"phone,name\n+14155550111,Front desk\n+14155550122,Back office\n"
+    client = client_for(alice)
+    preview = client.post(
+        "/numbers/bulk/preview",
+        {"agent": "agent_abc", "provider": "simulator", "file": SimpleUploadedFile("n.csv", csv, "text/csv")},
+    ).content.decode()
+    assert "<td>Front desk</td>" in preview
+    assert "<td><del>Old name</del> Back office</td>" in preview
+    assert "+14155550111\tFront desk\n+14155550122\tBack office" in preview  # what the confirmation posts
+
+    done = client.post(
+        "/numbers/bulk/confirm",
+        {
+            "agent": "agent_abc",
+            "provider": "simulator",
+            "numbers": "+14155550111\tFront desk\n+14155550122\tBack office\n",
+        },
+        follow=True,
+    )
+    assert "2 numbers assigned to" not in done.content.decode()  # one was Reminder bot's already
+    assert "1 number assigned to" in done.content.decode()
+    assert "1 number renamed." in done.content.decode()
+    assert dict(PhoneNumber.objects.values_list("number", "friendly_name")) == {
+        "+14155550111": "Front desk",
+        "+14155550122": "Back office",
+    }
+    assert AuditEvent.objects.get(action="number.updated").after["friendly_name"] == "Back office"
+
+
+def test_numbers_may_be_added_to_the_inventory_unassigned(alice, agent):
+    PhoneNumberFactory(number="+14155550133", agent=agent)
+    client = client_for(alice)
+    preview = client.post(
+        "/numbers/bulk/preview",
+        {"agent": "", "provider": "twilio", "numbers": "+14155550111\n+14155550133"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Preview: add to the inventory, unassigned" in preview
+    assert "Confirm: add to the inventory" in preview
+    assert "nothing to do" in preview  # +14155550133 stays Reminder bot's
+
+    response = client.post(
+        "/numbers/bulk/confirm", {"agent": "", "provider": "twilio", "numbers": "+14155550111\n"}
+    )
+    assert response.url == "/numbers/"
+    assert "1 number added to the inventory, unassigned." in client.get("/numbers/").content.decode()
+    added = PhoneNumber.objects.get(number="+14155550111")
+    assert (added.agent, added.provider) == (None, "twilio")
+    assert PhoneNumber.objects.get(number="+14155550133").agent == agent
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["number.added"]
+
+
+def test_the_bulk_form_is_offered_before_any_agent_exists(alice):
+    content = client_for(alice).get("/numbers/").content.decode()
+    assert 'action="/numbers/bulk/preview"' in content
+    assert "No agent: add them to the inventory, unassigned" in content
 
 
 def test_a_csv_upload_is_previewed_with_spreadsheet_row_numbers(alice, agent):

@@ -99,28 +99,34 @@ def test_descriptions_map_to_state_codes():
 def test_a_pasted_list_keeps_line_numbers_and_splits_on_commas_and_semicolons():
     text = "+14155550111\n\n(415) 555-0122, +14155550133\n  +14155550144 ;x\n"
     assert bulk.entries_from_text(text) == [
-        (1, "+14155550111"),
-        (3, "(415) 555-0122"),
-        (3, "+14155550133"),
-        (4, "+14155550144"),
-        (4, "x"),
+        (1, "+14155550111", ""),
+        (3, "(415) 555-0122", ""),
+        (3, "+14155550133", ""),
+        (4, "+14155550144", ""),
+        (4, "x", ""),
     ]
 
 
 def test_a_csv_with_a_phone_header_uses_that_column_and_counts_the_header_as_row_1():
     data = b"name,phone_number\nJane,+14155550111\nJoe,\nAnn,(415) 555-0122\n"
-    assert bulk.entries_from_csv(data) == [(2, "+14155550111"), (4, "(415) 555-0122")]
+    assert bulk.entries_from_csv(data) == [(2, "+14155550111", "Jane"), (4, "(415) 555-0122", "Ann")]
 
 
-def test_a_semicolon_csv_with_a_bom_is_read():
+def test_a_semicolon_csv_with_a_bom_is_read_with_its_names():
     data = "\ufeffNumber;Name\n+14155550111;Jane\n".encode()
-    assert bulk.entries_from_csv(data) == [(2, "+14155550111")]
+    assert bulk.entries_from_csv(data) == [(2, "+14155550111", "Jane")]
+
+
+def test_a_friendly_name_column_names_the_numbers_and_a_lone_name_header_is_not_mistaken_for_one():
+    data = b"friendly_name,number,notes\nFront desk,+14155550111,x\n"
+    assert bulk.entries_from_csv(data) == [(2, "+14155550111", "Front desk")]
+    assert bulk.entries_from_csv(b"name\n+14155550111\n") == [(2, "+14155550111", "")]
 
 
 def test_a_csv_without_a_header_reads_the_first_column_from_row_1():
     assert bulk.entries_from_csv(b"+14155550111,Jane\n+14155550122,Joe\n") == [
-        (1, "+14155550111"),
-        (2, "+14155550122"),
+        (1, "+14155550111", ""),
+        (2, "+14155550122", ""),
     ]
 
 

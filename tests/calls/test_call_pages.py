@@ -127,8 +127,10 @@ def test_the_call_page_shows_the_timeline_with_ignored_events_and_their_reason(c
     assert f'<div id="call-detail" data-call-id="{call.public_id}"' in html
     assert f'hx-get="/calls/{call.public_id}/partial"' in html
     assert 'hx-trigger="call-updated from:body"' in html
-    assert "event-ignored" in html
-    assert "ignored: out of order: sequence 0 arrived after 1" in html
+    assert 'class="event-known"' in html  # expected news, shown quietly
+    assert "already known: the call had moved on" in html
+    assert "out of order: sequence 0 arrived after 1" in html  # the lifecycle's reason, on demand
+    assert "event-surprise" not in html
     assert 'id="recording"' in html  # the recording partial is included
 
 
@@ -250,18 +252,19 @@ def test_a_call_that_ended_without_proof_of_its_consent_opener_shows_a_warning(c
 @pytest.mark.parametrize(
     ("status", "end_reason", "outcome"),
     [
-        (CallStatus.NO_ANSWER, "no_answer", "No Answer</td>"),
-        (CallStatus.NO_ANSWER, "busy", "No Answer (Busy)</td>"),
-        (CallStatus.COMPLETED, "voicemail", "Completed (Voicemail)</td>"),
+        (CallStatus.NO_ANSWER, "no_answer", "No Answer"),
+        (CallStatus.NO_ANSWER, "busy", "Busy"),
+        (CallStatus.COMPLETED, "voicemail", "Voicemail"),
     ],
 )
-def test_the_call_page_names_the_end_reason_only_when_it_adds_to_the_status(
+def test_the_call_page_names_the_outcome_from_the_status_and_the_end_reason(
     client, bob, status, end_reason, outcome
 ):
     call = CallFactory(status=status, end_reason=end_reason)
     signed_in(client, bob)
     html = client.get(f"/calls/{call.public_id}/").content.decode()
-    assert f'<th scope="row">Outcome</th><td>{outcome}' in html
+    assert f'<th scope="row">Outcome</th><td><span data-outcome>{outcome}</span>' in html
+    assert f"data-call-status>{outcome}</span>" in html  # the heading's badge
 
 
 def test_the_call_page_shows_the_context_as_json_and_links_its_campaign(client, bob):

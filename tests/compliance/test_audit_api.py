@@ -122,7 +122,9 @@ def api_key_created_on_the_page(api, cast, agent, request_id):
 
 def api_key_revoked_on_the_page(api, cast, agent, request_id):
     key, _ = api_key_create(user=cast["bob"], name="old")
-    response = signed_in(cast["bob"]).post(f"/settings/api-keys/{key.pk}/revoke", **sent(request_id))
+    response = signed_in(cast["bob"]).post(
+        f"/settings/api-keys/{key.pk}/revoke", {"confirmed": "yes"}, **sent(request_id)
+    )
     return response, "api_key.revoked", str(key.pk), "bob"
 
 

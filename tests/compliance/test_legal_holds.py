@@ -135,7 +135,11 @@ def test_the_page_places_and_releases_holds(client, carol, agent):
     hold = LegalHold.objects.get()
     assert (hold.agent, hold.placed_by, hold.reason) == (agent, carol, "Litigation hold, matter 12")
     assert b"Litigation hold, matter 12" in placed.content
-    client.post(f"/compliance/holds/{hold.public_id}/release")
+    assert (
+        'Legal hold placed on every call of <a href="/agents/agent_abc/" title="agent_abc">Reminder bot</a>'
+    ) in placed.content.decode()  # the agent by its name, linked
+    released = client.post(f"/compliance/holds/{hold.public_id}/release", follow=True)
+    assert "Legal hold on every call of" in released.content.decode()
     hold.refresh_from_db()
     assert (hold.released_by, hold.released_at is not None) == (carol, True)
     assert b"Released" in client.get("/compliance/holds/").content

@@ -228,3 +228,111 @@ def test_a_default_opener_added_beside_the_seeded_one_replaces_it(db):
     assert seeded.text == DEFAULT_OPENER_TEXT  # a fresh deployment is never silent
     ours = opener_create(actor=None, jurisdiction="", language="en-US", text="Our own disclosure.")
     assert opener_for(agent=agent, jurisdiction="US-CA") == ours
+
+
+# --- editing an opener, and the jurisdiction typed as a code or a name -----------------------------------------
+
+
+def test_a_compliance_officer_edits_an_opener_in_place_and_it_is_spoken_again(carol):
+    agent = AgentFactory(public_id="agent_sales", name="Sales Outreach")
+    opener = opener_create(actor=carol, jurisdiction="US-CA", language="en-US", text="Recorded.")
+    client = signed_in(carol)
+    page = client.get(f"/compliance/openers/{opener.pk}/").content.decode()
+    assert 'value="US-CA"' in page  # the form starts from the opener as it is
+    assert "Recorded.</textarea>" in page
+    assert f'href="/compliance/openers/{opener.pk}/"' in client.get("/compliance/openers/").content.decode()
+
+    response = client.post(
+        f"/compliance/openers/{opener.pk}/",
+        {"jurisdiction": "United Kingdom", "agent": "agent_sales", "language": "en-GB", "text": "We record."},
+    )
+    assert response.status_code == 302
+    assert response.url == f"/compliance/openers/#opener-{opener.pk}"
+    before_sha = opener.audio_sha256
+    opener.refresh_from_db()
+    assert (opener.jurisdiction, opener.agent, opener.language, opener.text) == (
+        "GB",
+        agent,
+        "en-GB",
+        "We record.",
+    )
+    assert opener.audio_sha256 != before_sha  # the built-in voice speaks the new text
+    event = AuditEvent.objects.get(action="consent_opener.updated")
+    assert (event.before["text"], event.after["text"], event.after["agent_id"]) == (
+        "Recorded.",
+        "We record.",
+        "agent_sales",
+    )
+
+
+def test_an_uploaded_opener_keeps_its_audio_when_only_its_agent_changes(carol):
+    upload = SimpleUploadedFile("o.wav", wav_file(seconds=1))
+    opener = opener_create(actor=carol, jurisdiction="GB", language="en-GB", text="Recorded.", upload=upload)
+    AgentFactory(public_id="agent_sales")
+    signed_in(carol).post(
+        f"/compliance/openers/{opener.pk}/",
+        {"jurisdiction": "GB", "agent": "agent_sales", "language": "en-GB", "text": "Recorded."},
+    )
+    sha = opener.audio_sha256
+    opener.refresh_from_db()
+    assert (opener.audio_source, opener.audio_sha256, opener.agent.public_id) == (
+        "uploaded",
+        sha,
+        "agent_sales",
+    )
+
+
+def test_a_bad_edit_is_answered_on_the_form_with_what_was_typed(carol):
+    opener = opener_create(actor=carol, jurisdiction="GB", language="en-GB", text="Recorded.")
+    response = signed_in(carol).post(
+        f"/compliance/openers/{opener.pk}/",
+        {"jurisdiction": "Atlantis", "language": "en-GB", "text": "Changed."},
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "“Atlantis” is neither a jurisdiction code nor the name of one" in content
+    assert 'value="Atlantis"' in content
+    assert "Changed.</textarea>" in content
+    opener.refresh_from_db()
+    assert opener.text == "Recorded."
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_only_compliance_officers_and_admins_edit_openers(request, carol, who):
+    opener = opener_create(actor=carol, jurisdiction="GB", language="en-GB", text="Recorded.")
+    client = signed_in(request.getfixturevalue(who))
+    assert client.get(f"/compliance/openers/{opener.pk}/").status_code == 403
+    assert (
+        client.post(f"/compliance/openers/{opener.pk}/", {"language": "en", "text": "x"}).status_code == 403
+    )
+    opener.refresh_from_db()
+    assert opener.text == "Recorded."
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("US-CA", "US-CA"), ("us-ca", "US-CA"), ("California", "US-CA"), (" new   york ", "US-NY"),
+     ("United Kingdom", "GB"), ("uk", "GB"), ("United States", "US"), ("JP", "JP"), ("", "")],
+)  # fmt: skip
+def test_the_opener_form_takes_a_jurisdiction_code_or_name(carol, typed, code):
+    response = signed_in(carol).post(
+        "/compliance/openers/", {"jurisdiction": typed, "language": "en-US", "text": "Recorded."}
+    )
+    assert response.status_code == 302, response.content.decode()
+    assert added_by_the_test().get().jurisdiction == code
+
+
+def test_a_long_jurisdiction_is_neither_cut_by_the_browser_nor_on_the_server(carol):
+    page = signed_in(carol).get("/compliance/openers/").content.decode()
+    field = page[page.index('name="jurisdiction"') - 100 : page.index('name="jurisdiction"') + 100]
+    assert "maxlength" not in field  # a browser would stop the typing at the limit without a word
+    response = signed_in(carol).post(
+        "/compliance/openers/",
+        {"jurisdiction": "District of Columbia", "language": "en-US", "text": "Recorded."},
+    )
+    assert added_by_the_test().get().jurisdiction == "US-DC", response.content.decode()
+    response = signed_in(carol).post(
+        "/compliance/openers/", {"jurisdiction": "x" * 120, "language": "en-US", "text": "Recorded."}
+    )
+    assert response.status_code == 400
+    assert "at most 100 characters" in response.content.decode()

@@ -2,6 +2,7 @@
 only, every change audited; a duplicate scope is a 409, a bad field a 4xx in the error shape."""
 
 import pytest
+from django.test import Client
 
 from compliance.models import AuditEvent, RetentionPolicy
 from compliance.retention import RetentionScope, RetentionTable, retention_policy_create, retention_policy_for
@@ -186,3 +187,16 @@ def test_other_roles_may_not_open_the_page(client, request, carol, who):
     assert client.post("/compliance/retention/", {"jurisdiction": "US-CA", "days": 1}).status_code == 403
     assert client.post(f"/compliance/retention/{policy.public_id}/delete").status_code == 403
     assert RetentionPolicy.objects.count() == 1
+
+
+def test_the_policy_page_takes_a_jurisdiction_by_name_and_names_what_a_policy_keeps(db, carol, agent):
+    client = Client()
+    client.force_login(carol)
+    response = client.post("/compliance/retention/", {"jurisdiction": "California", "days": 30}, follow=True)
+    assert "Recordings in California (US-CA) are kept 30 days" in response.content.decode()
+    assert RetentionPolicy.objects.get().jurisdiction == "US-CA"
+    response = client.post("/compliance/retention/", {"agent": agent.public_id, "days": 7}, follow=True)
+    assert (
+        'Recordings of <a href="/agents/agent_abc/" title="agent_abc">Reminder bot</a> are kept 7 days'
+        in (response.content.decode())
+    )

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from compliance.models import AuditEvent
 from tests.factories import UserFactory
 from wordcab_admin.kernel.accounts import ApiKey, api_key_create, api_key_lockout_clear, api_key_revoke
 
@@ -150,9 +151,29 @@ def test_keys_are_created_shown_once_and_revoked_in_the_ui(client, alice):
     assert raw.encode() not in again.content  # shown once
     assert b"zapier" in again.content
     key = ApiKey.objects.get(user=alice, name="zapier")
-    client.post(f"/settings/api-keys/{key.pk}/revoke")
+    client.post(f"/settings/api-keys/{key.pk}/revoke", {"confirmed": "yes"})
     assert bearer(raw).get("/v1/me").status_code == 401
     assert b"revoked" in client.get("/settings/").content
+
+
+def test_revoking_a_key_in_the_ui_asks_first_and_the_page_asks_too_without_javascript(client, alice):
+    key, raw = api_key_create(user=alice, name="zapier")
+    client.force_login(alice)
+    settings_page = client.get("/settings/").content.decode()
+    assert 'data-confirm="Revoke the API key “zapier” (' in settings_page  # the browser's dialog
+
+    asked = client.post(f"/settings/api-keys/{key.pk}/revoke")
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert f"Revoke the API key “zapier” ({key.prefix}…)?" in page
+    assert "Every program and script using it stops working at once" in page
+    assert '<input type="hidden" name="confirmed" value="yes">' in page
+    assert bearer(raw).get("/v1/me").status_code == 200  # not revoked by the question
+    assert not AuditEvent.objects.filter(action="api_key.revoked").exists()
+
+    done = client.post(f"/settings/api-keys/{key.pk}/revoke", {"confirmed": "yes"}, follow=True)
+    assert f"Key “zapier” ({key.prefix}…) revoked: it no longer works." in done.content.decode()
+    assert bearer(raw).get("/v1/me").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -163,8 +184,9 @@ def test_a_bad_key_name_in_the_ui_is_a_readable_message_and_no_key(client, alice
     """A NUL in the name was a 500 on PostgreSQL, which cannot store one."""
     client.force_login(alice)
     response = client.post("/settings/api-keys/create", {"name": name}, follow=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
+    assert f'value="{name.replace(chr(0), "")}"' in response.content.decode()  # what was typed stays
     assert not ApiKey.objects.filter(user=alice).exists()
 
 

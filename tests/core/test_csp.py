@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
+from agents.links import number_readable
 from agents.models import Agent, PhoneNumber
 from calls.models import CallStatus
 from campaigns.models import Campaign, CampaignStatus, ContactStatus, SkipReason
@@ -144,7 +145,9 @@ def test_every_main_page_sends_the_policy_and_has_no_inline_script_style_or_hand
     # What used to be inline is on these pages, now without it.
     call, number = everything["call"], everything["number"]
     assert "data-player" in pages[f"/calls/{call.public_id}/"]
-    assert f'data-confirm="Release {number.number}?' in pages[f"/numbers/{number.public_id}/"]
+    assert (
+        f'data-confirm="Release {number_readable(number.number)}?' in pages[f"/numbers/{number.public_id}/"]
+    )
     assert "<rect data-agent-bar" in pages["/"]
     assert any('class="flash-error flash-banner"' in html for html in pages.values())
 

@@ -2,12 +2,15 @@
 at the first sign-in (every page leads to the password change until then; API keys are not held up); an
 admin deactivates and reactivates users; all of it admin-only and audited."""
 
+import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from compliance.models import AuditEvent
@@ -137,7 +140,11 @@ def test_an_admin_issues_a_one_time_password_shown_once_and_audited(client, ada,
     _, raw = api_key_create(user=alice)
     other = client_for(alice)
     client.force_login(ada)
-    response = client.post(f"/settings/users/{alice.pk}/one-time-password", follow=True)
+    asked = client.post(f"/settings/users/{alice.pk}/one-time-password")
+    assert "Issue alice a new one-time password?" in asked.content.decode()
+    assert "alice&#x27;s current password stops working and their open sessions end" in asked.content.decode()
+    assert other.get("/agents/").status_code == 200  # nothing happened yet
+    response = client.post(f"/settings/users/{alice.pk}/one-time-password", {"confirmed": "yes"}, follow=True)
     shown = response.context["new_user"]
     assert shown["username"] == "alice"
     assert shown["password"].encode() in response.content
@@ -169,8 +176,16 @@ def test_an_admin_deactivates_and_reactivates_a_user(client, ada, alice):
     alices_browser = client_for(alice)
     client.force_login(ada)
 
-    response = client.post(f"/settings/users/{alice.pk}/active", {"active": "false"}, follow=True)
-    assert b"alice is deactivated" in response.content
+    asked = client.post(f"/settings/users/{alice.pk}/active", {"active": "false"})
+    assert "Deactivate alice?" in asked.content.decode()
+    assert "their sessions end, their API keys and live views stop working" in asked.content.decode()
+    assert '<input type="hidden" name="active" value="false">' in asked.content.decode()
+    assert bearer.get("/v1/me").status_code == 200  # nothing happened yet
+
+    response = client.post(
+        f"/settings/users/{alice.pk}/active", {"active": "false", "confirmed": "yes"}, follow=True
+    )
+    assert b"alice is deactivated: they are signed out everywhere" in response.content
     assert b"deactivated" in response.content
     alice.refresh_from_db()
     assert not alice.is_active
@@ -200,11 +215,29 @@ def test_the_users_page_offers_the_actions_for_others_but_not_oneself(client, ad
     assert f'action="/settings/users/{ada.pk}/active"' not in page
     assert "Deactivate" in page
     assert "Issue a one-time password" in page
+    assert 'data-confirm="Deactivate alice? They are signed out everywhere at once' in page
+    assert 'data-confirm="Issue alice a new one-time password?' in page
+
+
+def test_the_users_page_shows_when_each_user_last_signed_in(client, ada, alice, bob):
+    alice.last_login = timezone.now() - timedelta(days=3, minutes=5)
+    alice.save(update_fields=["last_login"])
+    client.force_login(ada)  # signing in sets ada's own last sign-in to now
+    page = client.get("/settings/users/").content.decode()
+    row_of = {
+        name: re.search(rf">{name}</a>.*?</tr>", page, re.S).group(0) for name in ("alice", "bob", "ada")
+    }
+    assert "3\xa0days ago" in row_of["alice"]
+    assert "never" in row_of["bob"]
+    assert "0\xa0minutes ago" in row_of["ada"]
+    assert '<a href="/audit/?actor=alice"' in page  # what each person did, one click away
 
 
 def test_an_admin_cannot_deactivate_or_reissue_themselves(client, ada):
     client.force_login(ada)
-    response = client.post(f"/settings/users/{ada.pk}/active", {"active": "false"}, follow=True)
+    response = client.post(
+        f"/settings/users/{ada.pk}/active", {"active": "false", "confirmed": "yes"}, follow=True
+    )
     assert b"You cannot deactivate yourself" in response.content
     response = client.post(f"/settings/users/{ada.pk}/one-time-password", follow=True)
     assert b"You cannot issue yourself a one-time password" in response.content

@@ -49,10 +49,14 @@ def test_an_admin_adds_a_user_who_signs_in_with_the_one_time_password(client, ad
     assert signed_in["Location"] == "/"
 
 
-def test_a_taken_username_is_refused_with_a_message(client, ada, alice):
+def test_a_taken_username_is_refused_with_a_message_and_what_was_typed_kept(client, ada, alice):
     client.force_login(ada)
-    response = client.post("/settings/users/create", {"username": "Alice", "role": "viewer"}, follow=True)
-    assert b"There is already a user named Alice." in response.content
+    response = client.post("/settings/users/create", {"username": "Alice", "role": "compliance"})
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "There is already a user named Alice." in content
+    assert 'value="Alice"' in content
+    assert '<option value="compliance" selected>' in content
     assert get_user_model().objects.filter(username__iexact="alice").count() == 1
 
 

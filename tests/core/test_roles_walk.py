@@ -58,6 +58,7 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "settings/api-keys/create": {POST: ANY_ROLE},  # everyone manages their own keys
     "settings/api-keys/<int:key_id>/revoke": {POST: ANY_ROLE},
     "settings/password/": {GET: ANY_ROLE, POST: ANY_ROLE},
+    "settings/time-zone": {POST: ANY_ROLE},  # everyone chooses the zone their pages show times in
     "settings/users/": {GET: ADMINS},
     "settings/users/create": {POST: ADMINS},
     "settings/users/<int:user_id>/role": {POST: ADMINS},
@@ -158,9 +159,12 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "campaigns/<str:campaign_id>/evidence.zip": {GET: COMPLIANCE_OFFICERS},
     "dashboard/demo": {POST: OPERATORS},
     "dashboard/board": {GET: ANY_ROLE},
+    "dashboard/metrics": {GET: ANY_ROLE},
+    "tv/": {GET: ANY_ROLE},  # the wallboard's TV mode
     # compliance
     "compliance/": {GET: ANY_ROLE},
     "compliance/openers/": {GET: ANY_ROLE, POST: COMPLIANCE_OFFICERS},
+    "compliance/openers/<int:pk>/": {GET: COMPLIANCE_OFFICERS, POST: COMPLIANCE_OFFICERS},  # edit an opener
     "compliance/openers/<int:pk>/audio.wav": {GET: ANY_ROLE},  # the disclosure every caller hears
     "compliance/openers/<int:pk>/resynthesize": {POST: COMPLIANCE_OFFICERS},
     "compliance/openers/<int:pk>/delete": {POST: COMPLIANCE_OFFICERS},

@@ -161,7 +161,7 @@ def test_an_admin_unlocks_a_username_by_issuing_a_one_time_password(ada, alice):
     fail("alice", LIMIT, address="10.0.0.8")
     admin = Client()
     admin.force_login(ada)
-    issued = admin.post(f"/settings/users/{alice.pk}/one-time-password", follow=True)
+    issued = admin.post(f"/settings/users/{alice.pk}/one-time-password", {"confirmed": "yes"}, follow=True)
     one_time = issued.context["new_user"]["password"]
     response, client = sign_in("alice", one_time, address="10.0.0.9")
     assert response.status_code == 302

@@ -5,6 +5,7 @@ own host still connects, and what moved out of the markup (the release confirmat
 import pytest
 from playwright.sync_api import expect
 
+from agents.links import number_readable
 from agents.models import PhoneNumber
 from tests.core.test_csp import main_pages, one_of_everything
 from tests.e2e.conftest import screenshot
@@ -115,13 +116,14 @@ def test_releasing_a_number_still_asks_first(live_asgi_url, signed_in_page, alic
     page.once("dialog", dismiss)
     page.get_by_role("button", name="Release number").click()
     expect(page.get_by_role("button", name="Release number")).to_be_visible()
-    assert asked == [f"Release {number.number}? It leaves the inventory and its agent."]
+    readable = number_readable(number.number)
+    assert asked == [f"Release {readable}? It leaves the inventory, and {agent.name} loses it."]
     assert page.url == f"{live_asgi_url}/numbers/{number.public_id}/"
     assert PhoneNumber.objects.filter(pk=number.pk).exists()
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Release number").click()
     page.wait_for_url(f"{live_asgi_url}/numbers/")
-    expect(page.locator(".flash")).to_contain_text(f"{number.number} released.")
+    expect(page.locator(".flash")).to_contain_text(f"{readable} released; {agent.name} lost it.")
     assert not PhoneNumber.objects.filter(pk=number.pk).exists()
     assert watch.violations() == []

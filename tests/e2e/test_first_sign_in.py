@@ -66,6 +66,7 @@ def test_an_admin_issues_a_one_time_password_and_deactivates_on_the_users_page(
 ):
     page = signed_in_page(ada)
     page.goto(f"{live_asgi_url}/settings/users/")
+    page.on("dialog", lambda dialog: dialog.accept())  # each of these actions asks first
     page.get_by_role("button", name="Issue a one-time password to alice").click()
     expect(page.get_by_text("alice's new one-time password")).to_be_visible()
     issued = page.locator("#new-password").inner_text().strip()

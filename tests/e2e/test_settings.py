@@ -30,6 +30,15 @@ def test_an_api_key_is_created_shown_once_works_and_is_revoked_in_the_browser(
     row = page.get_by_role("row").filter(has_text="reporting")
     expect(row).to_contain_text(raw[:12])
     expect(row).to_contain_text("active")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Revoke").click()
+    assert questions == [
+        f"Revoke the API key “reporting” ({raw[:12]}…)? Every program using it stops working at once."
+    ]
+    assert client.get("/v1/me").status_code == 200  # cancelled: the key still works
+
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("status")).to_contain_text("revoked")
     expect(page.get_by_role("row").filter(has_text="reporting")).to_contain_text("revoked")

@@ -121,14 +121,16 @@ def test_after_the_socket_drops_the_page_shows_what_happened_meanwhile(
     page.evaluate("window.wordcabLive.resume()")
     expect(page.locator("#live-banner")).to_be_hidden()
     expect(page.locator(f"#ended-calls #live-call-{done_id} .badge")).to_have_text("Completed")
-    expect(page.locator(f"#ended-calls #live-call-{busy_id} .badge")).to_have_text("No Answer")
+    expect(page.locator(f"#ended-calls #live-call-{busy_id} .badge")).to_have_text("Busy")  # its outcome
     expect(page.locator('[data-count="completed"]')).to_have_text("1")
     expect(page.locator('[data-count="no_answer"]')).to_have_text("1")
     assert page.evaluate("window.__sameDocument") is True
 
     # and it is live again: a third call arrives over the new socket
     third_id = place_call_through_the_api(live_asgi_url, alice, agent.public_id, "+14155550171")
-    expect(page.locator(f"#ended-calls #live-call-{third_id} .badge")).to_have_text("Failed", timeout=20_000)
+    expect(page.locator(f"#ended-calls #live-call-{third_id} .badge")).to_have_text(
+        "Failed: carrier rejected", timeout=20_000
+    )
     expect(page.locator('[data-count="failed"]')).to_have_text("1")
     screenshot(page, "wallboard-after-reconnect")
 

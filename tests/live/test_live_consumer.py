@@ -229,10 +229,11 @@ def test_call_updated_carries_the_whole_public_call_object(bob):
             return (await messages(ws, 1))[0]
 
     message = run(scenario())
-    assert set(message) == {"type", "call"}
+    assert set(message) == {"type", "call", "outcome"}
     expected = json.loads(json.dumps(CallOutput(call).data))
     assert message["call"] == expected
     assert message["call"]["error"] == {"code": "carrier_rejected", "message": "Rejected"}
+    assert message["outcome"] == "Failed: carrier rejected"  # the label the pages show (calls/outcomes.py)
 
 
 def test_an_update_is_broadcast_after_commit_and_never_for_a_rolled_back_change(bob):
