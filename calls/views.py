@@ -190,6 +190,8 @@ def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
         "record": "true" if request.POST.get("record") else "false",
         "idempotency_key": request.POST.get("idempotency_key") or str(uuid.uuid4()),
     }
+    if request.POST.get("from_number", "").strip():
+        data["from_number"] = request.POST["from_number"].strip()
     if request.POST.get("max_duration", "").strip():
         data["max_duration"] = request.POST["max_duration"].strip()
     error_field, error = None, ""
@@ -205,6 +207,7 @@ def call_place_view(request: HttpRequest, agent_id: str) -> HttpResponse:
             record=valid.get("record"),
             idempotency_key=valid["idempotency_key"],
             actor=request.user,
+            from_number=valid.get("from_number"),
         )
     except ValidationError as exc:
         error_field, error, _code = _first_validation_error(exc.detail)

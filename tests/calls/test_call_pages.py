@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, CallStatus
 from campaigns.models import Campaign, CampaignStatus
-from tests.factories import AgentFactory, CallFactory
+from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
 from tests.helpers import apply_event
 
 pytestmark = pytest.mark.django_db
@@ -206,7 +206,7 @@ def test_a_bad_number_in_the_form_is_shown_in_place_with_htmx(client, alice, age
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="place-call-form"' in html
-    assert "E.164" in html
+    assert "is not a valid phone number" in html
     assert not Call.objects.exists()
 
 
@@ -289,3 +289,20 @@ def test_the_campaign_page_links_back_to_the_list_and_exports_its_calls(client, 
         csv.DictReader(io.StringIO(b"".join(signed_in(client, bob).get(export).streaming_content).decode()))
     )
     assert [r["id"] for r in rows] == [mine.public_id]
+
+
+def test_the_form_takes_a_number_as_people_type_it_and_the_caller_id_chosen(client, alice, agent, no_broker):
+    PhoneNumberFactory(agent=agent, number="+14155550100")
+    PhoneNumberFactory(agent=agent, number="+12125550100")
+    signed_in(client, alice)
+    form = client.get(f"/agents/{agent.public_id}/").content.decode()
+    assert 'name="from_number"' in form
+    assert "Automatic: its number in the callee's country and area" in form
+    response = client.post(
+        f"/calls/place/{agent.public_id}", {"phone_number": "(415) 555-0199", "from_number": "+12125550100"}
+    )
+    call = Call.objects.get()
+    assert response.status_code == 302
+    assert (call.to_number, call.from_number) == ("+14155550199", "+12125550100")
+    page = client.get(f"/calls/{call.public_id}/").content.decode()
+    assert "+12125550100" in page  # the choice is shown: From → to
