@@ -61,6 +61,19 @@ def format_national(e164: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def format_for_reading(e164: str) -> str:
+    """A number as people of this deployment read it: national format for numbers of DEFAULT_PHONE_REGION
+    ('+14155551234' → '(415) 555-1234' in a US deployment), international for the rest ('+44 20 7946
+    0958'); what is no number is given back as it is."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    local = phonenumbers.region_code_for_number(parsed) == settings.DEFAULT_PHONE_REGION
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if local else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, style)
+
+
 def time_zones_for(e164: str) -> list[str]:
     """The IANA time zones a number may ring in, from phonenumbers' geographic data, in its (alphabetical)
     order: one for most numbers ('+14155550123' → ['America/Los_Angeles']), several for numbers not tied to

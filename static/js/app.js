@@ -63,6 +63,18 @@
   }, true);
 
   /* htmx sends a picker on "change": it asks here, before the request, and goes on only on OK. */
+  /* A number shown for reading (<span class="phone" data-e164="+14155550123">(415) 555-0123</span>) is
+   * copied as E.164, the form every other system takes. */
+  document.addEventListener("copy", function (event) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !event.clipboardData) return;
+    var node = selection.anchorNode && selection.anchorNode.parentElement;
+    var phone = node && node.closest("[data-e164]");
+    if (!phone || phone !== (selection.focusNode.parentElement || {}).closest("[data-e164]")) return;
+    event.clipboardData.setData("text/plain", phone.dataset.e164);
+    event.preventDefault();
+  });
+
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.target;
     if (!isPicker(form)) return;

@@ -219,7 +219,9 @@
     if (id.tagName === "A" && this.callUrl) id.href = this.callUrl.replace("CALL_ID", encodeURIComponent(call.id));
     var agent = $('[data-field="agent"]', tr);
     agent.textContent = this.agentNames[call.agent_id] || agent.textContent || call.agent_id;
-    $('[data-field="phone_number"]', tr).textContent = call.phone_number;
+    var phone = $('[data-field="phone_number"]', tr), shown = phone.querySelector("[data-e164]");
+    // A number the server formatted for reading (agents' `phone` filter) stays; a new row shows E.164.
+    if (!shown || shown.dataset.e164 !== call.phone_number) phone.textContent = call.phone_number;
     $('[data-field="status"]', tr).replaceChildren(badge(call.status, outcome, call.error && call.error.message));
     var duration = $('[data-field="duration"]', tr);
     if (!ACTIVE[call.status]) duration.textContent = call.duration == null ? "" : call.duration + " s";

@@ -66,3 +66,22 @@ def test_a_number_that_cannot_exist_says_why(api, alice, agent):
     )
     assert response.status_code == 400
     assert "numbering plan" in response.json()["error"]["message"]
+
+
+def test_numbers_are_shown_for_reading_and_carry_their_e164_to_copy(client, alice, settings):
+    from django.template import Context, Template
+
+    settings.DEFAULT_PHONE_REGION = "US"
+    template = Template("{% load agent_links %}{{ local|phone }} {{ abroad|phone }} {{ none|phone }}")
+    html = template.render(Context({"local": "+14155550123", "abroad": "+442079460958", "none": ""}))
+    assert '<span class="phone" data-e164="+14155550123" title="+14155550123">(415) 555-0123</span>' in html
+    assert ">+44 20 7946 0958</span>" in html
+    assert html.endswith("—")
+
+
+def test_the_call_page_shows_from_and_to_for_reading(client, alice, agent_in_two_countries):
+    call, _ = call_create(agent=agent_in_two_countries, to_number="+442079460958")
+    client.force_login(alice)
+    page = client.get(f"/calls/{call.public_id}/").content.decode()
+    assert 'data-e164="+442079460100"' in page
+    assert "+44 20 7946 0958" in page
