@@ -31,7 +31,7 @@ class Entry(NamedTuple):
 
 
 class UnreadableFile(ValueError):
-    pass
+    """The uploaded list is not a CSV we can read (its message says why)."""
 
 
 class FileTooLarge(UnreadableFile):

@@ -128,7 +128,7 @@ HELPER_CODE = (
 
 
 class HelperGone(RuntimeError):
-    pass
+    """The checking process died or stalled: its batches are checked in the main process instead."""
 
 
 class _Helper:

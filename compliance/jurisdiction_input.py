@@ -17,7 +17,7 @@ HELP = "A code (US-CA, GB) or a name (California, United Kingdom)"
 
 
 class UnknownJurisdiction(ValueError):
-    pass
+    """Neither a jurisdiction code nor a name we know; the message repeats what was typed."""
 
 
 def _plain(name: str) -> str:
