@@ -10,6 +10,7 @@ from agents import selectors, services
 from agents.models import Agent, PhoneNumber, Provider
 from wordcab_admin.kernel.errors import DomainError
 from wordcab_admin.kernel.pagination import PAGINATION_PARAMETERS, paginated_response, paginated_schema
+from wordcab_admin.kernel.telephony_providers import number_provider_names
 from wordcab_admin.kernel.validation import validated
 
 
@@ -149,9 +150,25 @@ class AgentEnableApi(APIView):
         return Response(AgentOutput(selectors.agent_get(agent_id)).data)
 
 
+class ProviderField(serializers.CharField):
+    """One of the providers this deployment has: the registry decides, when the request comes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=16, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        names = number_provider_names()
+        if value not in names:
+            raise serializers.ValidationError(
+                f'"{value}" is not a valid choice: use one of {", ".join(names)}.'
+            )
+        return value
+
+
 class NumberFields(serializers.Serializer):
     number = serializers.CharField(max_length=64)
-    provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.SIMULATOR)
+    provider = ProviderField(default=Provider.SIMULATOR)
     agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
     friendly_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     sip_uri = serializers.CharField(max_length=255, allow_blank=True, default="")
@@ -170,7 +187,7 @@ class NumberListApi(APIView):
         parameters=[
             OpenApiParameter("search", str),
             OpenApiParameter("agent_id", str),
-            OpenApiParameter("provider", str, enum=Provider.values),
+            OpenApiParameter("provider", str),
             OpenApiParameter("assigned", bool),
             *PAGINATION_PARAMETERS,
         ],
@@ -180,7 +197,7 @@ class NumberListApi(APIView):
         numbers = selectors.number_search(
             query=request.query_params.get("search", ""),
             agent_id=request.query_params.get("agent_id") or None,
-            provider=_choice(request, "provider", Provider.values),
+            provider=_choice(request, "provider", number_provider_names()),
             assigned=_flag(request, "assigned"),
         )
         return paginated_response(self, request, numbers, NumberOutput)
@@ -199,7 +216,7 @@ class NumberBulkApi(APIView):
 
     class NumberBulkInput(serializers.Serializer):
         numbers = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
-        provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.SIMULATOR)
+        provider = ProviderField(default=Provider.SIMULATOR)
         agent_id = serializers.CharField(max_length=64, required=False, allow_null=True)
 
     @extend_schema(

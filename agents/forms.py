@@ -1,6 +1,7 @@
 from django import forms
 
 from agents.models import Agent, Provider
+from wordcab_admin.kernel.telephony_providers import number_provider_choices
 
 
 class AgentForm(forms.Form):
@@ -31,7 +32,7 @@ class AgentCreateForm(AgentForm):
 
 class NumberAddForm(forms.Form):
     number = forms.CharField(max_length=64, help_text="E.164 (+14155551234) or national format")
-    provider = forms.ChoiceField(choices=Provider.choices, initial=Provider.SIMULATOR)
+    provider = forms.ChoiceField(choices=number_provider_choices, initial=Provider.SIMULATOR)
     friendly_name = forms.CharField(max_length=200, required=False)
     agent = forms.ChoiceField(required=False, label="Agent")
     sip_uri = forms.CharField(max_length=255, required=False, label="SIP URI (sip numbers)")
@@ -51,7 +52,9 @@ class NumberEditForm(forms.Form):
 class BulkAssignForm(forms.Form):
     agent = forms.ChoiceField(label="Assign to", required=False)
     provider = forms.ChoiceField(
-        choices=Provider.choices, initial=Provider.SIMULATOR, label="Provider for numbers not yet added"
+        choices=number_provider_choices,
+        initial=Provider.SIMULATOR,
+        label="Provider for numbers not yet added",
     )
     numbers = forms.CharField(
         required=False,

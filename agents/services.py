@@ -16,6 +16,7 @@ from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, jurisdiction_for, normalize_e164
 from wordcab_admin.kernel.audit import audit_record
 from wordcab_admin.kernel.errors import Conflict, DomainError, NumberInUse
+from wordcab_admin.kernel.telephony_providers import number_provider_names
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -274,6 +275,18 @@ def number_assign(
 # The number inventory --------------------------------------------------------------------------------------
 
 
+def provider_check(provider: str) -> None:
+    """A number's provider is one this deployment has (a telephony sub-package registered its name)."""
+    names = number_provider_names()
+    if provider not in names:
+        raise DomainError(
+            f"Unknown provider {provider!r}: use one of {', '.join(names)}.",
+            field="provider",
+            code="invalid_choice",
+            value=provider,
+        )
+
+
 def _sip_fields(provider: str, sip_uri: str, sip_trunk: str) -> tuple[str, str]:
     sip_uri, sip_trunk = (sip_uri or "").strip(), (sip_trunk or "").strip()
     if provider != Provider.SIP:
@@ -303,8 +316,7 @@ def number_add(
     sip_trunk: str = "",
 ) -> PhoneNumber:
     e164 = number_normalize(number, field="number")
-    if provider not in Provider.values:
-        raise DomainError(f"Unknown provider {provider!r}.", field="provider", value=provider)
+    provider_check(provider)
     sip_uri, sip_trunk = _sip_fields(provider, sip_uri, sip_trunk)
     with transaction.atomic():
         try:
@@ -519,8 +531,7 @@ def numbers_bulk_assign(
     """Add the confirmed numbers that are new, give them all to `agent` (None: leave them where they are)
     and name them as `names` says (number, typed any way → name), in one transaction. A number another
     agent holds, or took meanwhile, is skipped, never stolen, unless `move_held`."""
-    if provider not in Provider.values:
-        raise DomainError(f"Unknown provider {provider!r}.", field="provider", value=provider)
+    provider_check(provider)
     wanted_names = _names_checked(names or {})
     wanted = sorted({number_normalize(raw, field="numbers") for raw in numbers} | set(wanted_names))
     result = BulkResult()

@@ -21,6 +21,7 @@ from wordcab_admin.kernel.confirm import confirm_page, confirmed
 from wordcab_admin.kernel.errors import DomainError, NotFound, NumberInUse
 from wordcab_admin.kernel.public_url import public_url
 from wordcab_admin.kernel.roles import Capability, require
+from wordcab_admin.kernel.telephony_providers import number_provider_choices
 
 FIELD_ALIASES = {"id": "agent_id", "agent_id": "agent", "phone_numbers": "number", "numbers": "numbers"}
 
@@ -113,7 +114,7 @@ def agent_detail(
         "numbers": agent.phone_numbers.all(),
         "form": edit_form or AgentForm.for_agent(agent),
         "unassigned": PhoneNumber.objects.filter(agent__isnull=True).order_by("number")[:500],
-        "providers": Provider.choices,
+        "providers": number_provider_choices(),
         "attempt": number_attempt or {},
     }
     return render(request, "agents/detail.html", context, status=status or (400 if edit_form else 200))

@@ -59,7 +59,7 @@ class Call(models.Model):
     max_duration = models.PositiveIntegerField(default=600)
     record = models.BooleanField(default=False)
 
-    provider = models.CharField(max_length=16, choices=Provider, default=Provider.SIMULATOR)
+    provider = models.CharField(max_length=16, default=Provider.SIMULATOR)
     provider_call_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 -- NULL = not yet known; "" would collide in the unique constraint
     last_sequence = models.IntegerField(default=-1, help_text="Highest provider sequence number applied.")
     last_event_at = models.DateTimeField(null=True, blank=True)

@@ -27,6 +27,9 @@ class ProviderRejected(Exception):
 
 class TelephonyProvider(ABC):
     name: str
+    label: str = ""  # as pickers show it ("Telnyx"); the name when empty
+    owns_numbers: bool = True  # whether phone numbers can be on it (a browser's WebRTC leg has none)
+    order: int = 100  # where it stands in pickers
     # Whether placing the same call twice (its public_id is the request key) dials it once. A provider that
     # cannot tell gets a marker committed before each request, and a lost attempt waits for its callbacks.
     dedupes_requests: bool = False
@@ -68,6 +71,11 @@ class TelephonyProvider(ABC):
         """Whether the provider holds news of `call` not delivered yet (a provider that keeps its events
         durably, as the simulator does, may be late after an outage but never loses them)."""
         return False
+
+    def not_configured(self) -> str:
+        """Why calls cannot go through this provider now (its credentials are missing), as a sentence
+        that says what to set; "" when it is ready."""
+        return ""
 
     @property
     def outbound(self) -> bool:

@@ -346,11 +346,10 @@ def _outbound_line_usable(
         raise Conflict(f"Agent {agent.public_id} is disabled.", code="agent_disabled", field="agent_id")
     lines = lines or agent_lines(agent)
     from_number, provider = lines.line_for(callee=callee, from_number=from_number)
-    if provider == Provider.TWILIO and not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
+    missing = provider_for(provider).not_configured()
+    if missing:
         raise Unprocessable(
-            "The agent's number is on Twilio, but Twilio is not configured "
-            "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
-            code="provider_not_configured",
+            f"The agent's number is on {provider}, but {missing}", code="provider_not_configured"
         )
     return from_number, provider
 

@@ -1,8 +1,5 @@
-from django.urls import path
+"""The providers' webhooks, each from its own sub-package's urls.py (telephony/registry.py)."""
 
-from telephony.twilio import api as twilio
+from telephony.registry import provider_urlpatterns
 
-urlpatterns = [
-    path("twilio/voice", twilio.TwilioVoiceWebhook.as_view(), name="twilio-voice"),
-    path("twilio/status", twilio.twilio_status_callback, name="twilio-status"),
-]
+urlpatterns = provider_urlpatterns()

@@ -1,7 +1,5 @@
-from django.urls import path
+"""The providers' media streams, each from its own sub-package's routing.py (telephony/registry.py)."""
 
-from telephony.twilio.media import TwilioMediaConsumer
+from telephony.registry import provider_websocket_urlpatterns
 
-websocket_urlpatterns: list = [
-    path("v1/media/twilio", TwilioMediaConsumer.as_asgi()),
-]
+websocket_urlpatterns: list = provider_websocket_urlpatterns()

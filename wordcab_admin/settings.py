@@ -322,6 +322,13 @@ if AGENT_RUNTIME.startswith("calls.runtime."):
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # a fake of Twilio's API in tests; unset in production
+TELNYX_API_KEY = env_str("TELNYX_API_KEY")
+TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY")  # base64 Ed25519, as the Telnyx portal shows it
+TELNYX_CONNECTION_ID = env_str("TELNYX_CONNECTION_ID")  # the Call Control application outbound calls use
+TELNYX_API_BASE_URL = env_str("TELNYX_API_BASE_URL")  # a fake of Telnyx's API in tests; unset in production
+PLIVO_AUTH_ID = env_str("PLIVO_AUTH_ID")
+PLIVO_AUTH_TOKEN = env_str("PLIVO_AUTH_TOKEN")
+PLIVO_API_BASE_URL = env_str("PLIVO_API_BASE_URL")  # a fake of Plivo's API in tests; unset in production
 SIP_GATEWAY_DOMAIN = env_str("SIP_GATEWAY_DOMAIN", "sip.wordcab.local")
 CALL_STALE_AFTER_SECONDS = env_int("CALL_STALE_AFTER_SECONDS", 600, minimum=30)
 IDEMPOTENCY_KEY_TTL_DAYS = env_int("IDEMPOTENCY_KEY_TTL_DAYS", 7, minimum=7)

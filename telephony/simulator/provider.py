@@ -163,6 +163,8 @@ def _call_events(call: Call, *, call_sid: str, start: datetime, rng: random.Rand
 
 class SimulatorProvider(TelephonyProvider):
     name = "simulator"
+    label = "Simulator"
+    order = 0
     dedupes_requests = True  # SimulatorDial: one row per request key, in the placing's transaction
 
     def place(self, call: Call) -> str:
@@ -228,3 +230,6 @@ class SimulatorProvider(TelephonyProvider):
         kwargs = {"call_id": call.pk, "talk_seconds": talk_seconds}
         # Lost with the broker or the worker, it is sent again by the sweep (delivery.py).
         transaction.on_commit(lambda: task_send_or_leave_to_sweep("recordings.simulate", kwargs))
+
+
+PROVIDER = SimulatorProvider()

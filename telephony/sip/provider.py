@@ -12,6 +12,8 @@ class SipProvider(TelephonyProvider):
     media stream closes."""
 
     name = Provider.SIP
+    label = "SIP trunk (your PBX)"
+    order = 50
     outbound = False
 
     def place(self, call: Call) -> str:
@@ -21,3 +23,6 @@ class SipProvider(TelephonyProvider):
 
     def hangup(self, call: Call) -> None:
         return None
+
+
+PROVIDER = SipProvider()

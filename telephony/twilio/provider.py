@@ -70,6 +70,8 @@ def _translate(exc: Exception, action: str) -> Exception:
 
 class TwilioProvider(TelephonyProvider):
     name = "twilio"
+    label = "Twilio"
+    order = 10
 
     def place(self, call: Call) -> str:
         if not call.from_number:
@@ -95,6 +97,11 @@ class TwilioProvider(TelephonyProvider):
             raise _translate(exc, "place the call") from exc
         return created.sid
 
+    def not_configured(self) -> str:
+        if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN:
+            return ""
+        return "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)."
+
     def enforces_time_limit(self, call: Call) -> bool:
         return call.direction == Direction.OUTBOUND  # placed with `time_limit`; inbound calls have none
 
@@ -113,3 +120,6 @@ class TwilioProvider(TelephonyProvider):
             raise _translate(exc, "hang up") from exc
         except (TwilioException, requests.RequestException) as exc:
             raise _translate(exc, "hang up") from exc
+
+
+PROVIDER = TwilioProvider()
