@@ -7,6 +7,7 @@ themselves (telephony/, a higher layer, one sub-package each) register here when
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,11 +26,21 @@ class ProviderRejected(Exception):
         self.code, self.message = code, message
 
 
+@dataclass(frozen=True)
+class CredentialField:
+    """One credential a provider needs (`key`: "auth_token"; its setting is <PROVIDER>_<KEY>)."""
+
+    key: str
+    label: str
+    secret: bool = True  # shown once when stored, masked after
+
+
 class TelephonyProvider(ABC):
     name: str
     label: str = ""  # as pickers show it ("Telnyx"); the name when empty
     owns_numbers: bool = True  # whether phone numbers can be on it (a browser's WebRTC leg has none)
     order: int = 100  # where it stands in pickers
+    credentials: tuple[CredentialField, ...] = ()  # what its settings page asks for (telephony.credentials)
     # Whether placing the same call twice (its public_id is the request key) dials it once. A provider that
     # cannot tell gets a marker committed before each request, and a lost attempt waits for its callbacks.
     dedupes_requests: bool = False

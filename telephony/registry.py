@@ -2,7 +2,8 @@
 
 A provider is one sub-package of `telephony/` whose `provider.py` names its `PROVIDER` (a
 calls.providers.TelephonyProvider); its webhooks, if any, are the `urlpatterns` of its `urls.py` (under
-/v1/) and its media streams the `websocket_urlpatterns` of its `routing.py`. Nothing else is edited to add
+/v1/) and its media streams the `websocket_urlpatterns` of its `routing.py`, its pages the `urlpatterns` of its
+`page_urls.py`. Nothing else is edited to add
 one: the calls registry, the names numbers accept, the API's URLs and the websocket routes all come from
 here (docs/providers.md)."""
 
@@ -54,6 +55,16 @@ def provider_urlpatterns() -> list:
     patterns: list = []
     for package in provider_packages():
         module = _optional_module(package, "urls")
+        if module is not None:
+            patterns += module.urlpatterns
+    return patterns
+
+
+def provider_page_urlpatterns() -> list:
+    """The pages a provider adds (its `page_urls.py`), mounted at the site's root."""
+    patterns: list = []
+    for package in provider_packages():
+        module = _optional_module(package, "page_urls")
         if module is not None:
             patterns += module.urlpatterns
     return patterns

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("live.urls")),
     path("", include("compliance.urls")),
+    path("", include("telephony.page_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -16,7 +16,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from calls.models import Call, Direction
-from calls.providers import ProviderRejected, ProviderUnavailable, TelephonyProvider
+from calls.providers import CredentialField, ProviderRejected, ProviderUnavailable, TelephonyProvider
 from telephony.twilio.twiml import call_stream_twiml
 from wordcab_admin.kernel.public_url import public_url
 
@@ -72,6 +72,10 @@ class TwilioProvider(TelephonyProvider):
     name = "twilio"
     label = "Twilio"
     order = 10
+    credentials = (
+        CredentialField("account_sid", "Account SID", secret=False),
+        CredentialField("auth_token", "Auth token"),
+    )
 
     def place(self, call: Call) -> str:
         if not call.from_number:
