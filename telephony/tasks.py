@@ -1,10 +1,10 @@
-"""Celery finds each app's tasks in its `tasks` module: here, those of every provider sub-package."""
+"""Celery finds each app's tasks in its `tasks` module: here, those of every provider sub-package (each
+one's own `tasks.py`, imported so that its tasks register; telephony/registry.py finds them)."""
 
-from telephony.simulator.tasks import (
-    simulate_recording,
-    simulator_deliver,
-    simulator_deliver_due,
-    simulator_sweep,
-)
+import importlib
 
-__all__ = ["simulate_recording", "simulator_deliver", "simulator_deliver_due", "simulator_sweep"]
+from telephony.registry import provider_packages
+
+for _package in provider_packages():
+    if importlib.util.find_spec(f"telephony.{_package}.tasks") is not None:
+        importlib.import_module(f"telephony.{_package}.tasks")
