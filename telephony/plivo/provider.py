@@ -36,7 +36,7 @@ class PlivoClient(plivo.RestClient):
     """The SDK's client with one change where every request passes (`send_request`): it goes to
     PLIVO_API_BASE_URL's host when that is set (the SDK re-picks its own base URI on every call, so the URI
     itself cannot be overridden), its HTTP status is remembered, as the SDK's errors do not carry it, and a
-5xx is an outage at once (no resending to the SDK's fallback hosts)."""
+    5xx is an outage at once (no resending to the SDK's fallback hosts)."""
 
     def __init__(self, auth_id: str, auth_token: str, *, base_url: str = ""):
         super().__init__(auth_id, auth_token, timeout=HTTP_TIMEOUT_SECONDS)
