@@ -23,7 +23,7 @@ class AgentOutput(serializers.ModelSerializer):
         model = Agent
         fields = [
             "id", "name", "description", "instructions", "language", "voice", "max_duration", "record",
-            "active", "phone_numbers", "created_at", "updated_at",
+            "active", "default_provider", "phone_numbers", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -39,7 +39,7 @@ class NumberOutput(serializers.ModelSerializer):
         model = PhoneNumber
         fields = [
             "id", "number", "provider", "friendly_name", "agent_id", "jurisdiction", "sip_uri", "sip_trunk",
-            "created_at", "updated_at",
+            "trunk_provider", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -56,6 +56,8 @@ class AgentFields(serializers.Serializer):
     max_duration = serializers.IntegerField(min_value=1, max_value=14_400, required=False)
     record = serializers.BooleanField(required=False)
     active = serializers.BooleanField(required=False)
+    # blank: automatic; else a provider that places calls (agents.services.default_provider_checked, a 422)
+    default_provider = serializers.CharField(max_length=16, allow_blank=True, required=False)
     phone_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
 
 
@@ -173,6 +175,8 @@ class NumberFields(serializers.Serializer):
     friendly_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     sip_uri = serializers.CharField(max_length=255, allow_blank=True, default="")
     sip_trunk = serializers.CharField(max_length=255, allow_blank=True, default="")
+    # sip numbers: the carrier hosting the trunk (agents.services checks it can place calls: else a 422)
+    trunk_provider = serializers.CharField(max_length=16, allow_blank=True, default="")
 
 
 def _number_kwargs(data: dict) -> dict:
@@ -253,6 +257,7 @@ class NumberDetailApi(APIView):
         friendly_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
         sip_uri = serializers.CharField(max_length=255, allow_blank=True, required=False)
         sip_trunk = serializers.CharField(max_length=255, allow_blank=True, required=False)
+        trunk_provider = serializers.CharField(max_length=16, allow_blank=True, required=False)
 
     @extend_schema(operation_id="numbers_retrieve", responses=NumberOutput)
     def get(self, request: Request, number_id: str) -> Response:
@@ -270,6 +275,7 @@ class NumberDetailApi(APIView):
             friendly_name=data.get("friendly_name"),
             sip_uri=data.get("sip_uri"),
             sip_trunk=data.get("sip_trunk"),
+            trunk_provider=data.get("trunk_provider"),
         )
         return Response(NumberOutput(selectors.number_get(number.public_id)).data)
 

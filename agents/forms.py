@@ -1,7 +1,17 @@
 from django import forms
 
 from agents.models import Agent, Provider
-from wordcab_admin.kernel.telephony_providers import number_provider_choices
+from agents.services import calling_provider_names, trunk_provider_names
+from wordcab_admin.kernel.telephony_providers import number_provider_choices, provider_label
+
+
+def trunk_provider_choices() -> list[tuple[str, str]]:
+    """The carriers that can host a SIP trunk, read when the form is drawn (the registry is filled at start)."""
+    return [("", "None: inbound only")] + [(name, provider_label(name)) for name in trunk_provider_names()]
+
+
+def default_provider_choices() -> list[tuple[str, str]]:
+    return [("", "Automatic")] + [(name, provider_label(name)) for name in calling_provider_names()]
 
 
 class AgentForm(forms.Form):
@@ -14,6 +24,13 @@ class AgentForm(forms.Form):
     voice = forms.CharField(max_length=64, required=False)
     max_duration = forms.IntegerField(min_value=1, max_value=14_400, initial=600, label="Max duration (s)")
     record = forms.BooleanField(required=False, label="Record calls")
+    default_provider = forms.ChoiceField(
+        choices=default_provider_choices,
+        required=False,
+        label="Default provider",
+        help_text="With numbers on several providers, calls go out through this one's numbers first; "
+        "with no number at all, through it if it can call without one (the simulator).",
+    )
 
     @classmethod
     def for_agent(cls, agent: Agent, data=None) -> "AgentForm":
@@ -37,6 +54,9 @@ class NumberAddForm(forms.Form):
     agent = forms.ChoiceField(required=False, label="Agent")
     sip_uri = forms.CharField(max_length=255, required=False, label="SIP URI (sip numbers)")
     sip_trunk = forms.CharField(max_length=255, required=False, label="SIP trunk (sip numbers)")
+    trunk_provider = forms.ChoiceField(
+        choices=trunk_provider_choices, required=False, label="Trunk hosted by (sip numbers: outbound calls)"
+    )
 
     def __init__(self, *args, agents=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +67,9 @@ class NumberEditForm(forms.Form):
     friendly_name = forms.CharField(max_length=200, required=False)
     sip_uri = forms.CharField(max_length=255, required=False, label="SIP URI")
     sip_trunk = forms.CharField(max_length=255, required=False, label="SIP trunk")
+    trunk_provider = forms.ChoiceField(
+        choices=trunk_provider_choices, required=False, label="Trunk hosted by (for outbound calls)"
+    )
 
 
 class BulkAssignForm(forms.Form):

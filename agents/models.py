@@ -27,6 +27,8 @@ class Agent(models.Model):
     max_duration = models.PositiveIntegerField(default=600, help_text="Default call limit in seconds.")
     record = models.BooleanField(default=False, help_text="Record calls unless the request says otherwise.")
     is_active = models.BooleanField(default=True)
+    # The provider its calls go through when it has numbers on several (blank: chosen by the callee alone).
+    default_provider = models.CharField(max_length=16, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +57,9 @@ class PhoneNumber(models.Model):
     jurisdiction = models.CharField(max_length=8, blank=True, default="", help_text="US-CA, GB, …")
     sip_uri = models.CharField(max_length=255, blank=True, default="")
     sip_trunk = models.CharField(max_length=255, blank=True, default="")
+    # For a `sip` number: the carrier that hosts the trunk (Twilio Elastic SIP Trunking, a Telnyx SIP
+    # connection, Plivo Zentrunk), through which its outbound calls are placed. Blank: inbound only.
+    trunk_provider = models.CharField(max_length=16, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

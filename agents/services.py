@@ -15,13 +15,15 @@ from django.utils import timezone
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, jurisdiction_for, normalize_e164
 from wordcab_admin.kernel.audit import audit_record
-from wordcab_admin.kernel.errors import Conflict, DomainError, NumberInUse
-from wordcab_admin.kernel.telephony_providers import number_provider_names
+from wordcab_admin.kernel.errors import Conflict, DomainError, NumberInUse, Unprocessable
+from wordcab_admin.kernel.telephony_providers import number_provider_names, registered_providers
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
 AGENT_ID_RE = re.compile(r"^agent_[A-Za-z0-9][A-Za-z0-9_-]{0,57}$")
-AGENT_FIELDS = ("name", "description", "instructions", "language", "voice", "max_duration", "record")
+AGENT_FIELDS = (
+    "name", "description", "instructions", "language", "voice", "max_duration", "record", "default_provider",
+)  # fmt: skip
 SIP_URI_RE = re.compile(r"^sips?:[^\s@]+@[^\s@]+$")
 
 
@@ -35,6 +37,42 @@ def number_normalize(raw: str, *, field: str) -> str:
         return normalize_e164(raw)
     except InvalidPhoneNumber as exc:
         raise InvalidNumber(str(exc), field=field, value=str(raw)) from None
+
+
+# Which providers can do what ------------------------------------------------------------------------------
+
+# Providers that place calls but can host no customer's SIP trunk: the simulator has no trunks, and a `sip`
+# number's own provider is the PBX (it only receives calls).
+NOT_TRUNK_HOSTS = frozenset({Provider.SIMULATOR, Provider.SIP})
+
+
+def trunk_provider_names() -> list[str]:
+    """The carriers that can host a SIP trunk and place its calls (twilio, telnyx, plivo: those registered
+    that place calls from phone numbers)."""
+    return [
+        p.name
+        for p in registered_providers()
+        if p.outbound and p.owns_numbers and p.name not in NOT_TRUNK_HOSTS
+    ]
+
+
+def calling_provider_names() -> list[str]:
+    """The providers an agent's calls may go through by default (any that places calls from numbers)."""
+    return [p.name for p in registered_providers() if p.outbound and p.owns_numbers]
+
+
+def default_provider_checked(name: str) -> str:
+    """An agent's default provider: blank (automatic) or one that places calls; else a 422 saying which."""
+    name = (name or "").strip()
+    if name and name not in calling_provider_names():
+        raise Unprocessable(
+            f"{name!r} cannot be an agent's default provider: it does not place calls. Leave it blank "
+            f"(automatic) or use one of {', '.join(calling_provider_names())}.",
+            field="default_provider",
+            code="invalid_default_provider",
+            value=name,
+        )
+    return name
 
 
 # Agents ---------------------------------------------------------------------------------------------------
@@ -56,6 +94,7 @@ def agent_create(
     max_duration: int = 600,
     record: bool = False,
     active: bool = True,
+    default_provider: str = "",
     phone_numbers: Sequence[str] | None = None,
 ) -> Agent:
     if agent_id is not None and not AGENT_ID_RE.match(agent_id):
@@ -75,6 +114,7 @@ def agent_create(
         max_duration=max_duration,
         record=record,
         is_active=active,
+        default_provider=default_provider_checked(default_provider),
     )
     if agent_id is not None:
         fields["public_id"] = agent_id
@@ -97,6 +137,8 @@ def agent_create(
 
 def agent_update(*, agent: Agent, actor: Actor, changes: dict) -> Agent:
     """Apply the given fields (any of AGENT_FIELDS, `active`, `phone_numbers`) atomically."""
+    if "default_provider" in changes:
+        changes = {**changes, "default_provider": default_provider_checked(changes["default_provider"])}
     with transaction.atomic():
         agent = Agent.objects.select_for_update().get(pk=agent.pk)
         before = _agent_snapshot(agent)
@@ -287,14 +329,24 @@ def provider_check(provider: str) -> None:
         )
 
 
-def _sip_fields(provider: str, sip_uri: str, sip_trunk: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class SipFields:
+    sip_uri: str = ""
+    sip_trunk: str = ""
+    trunk_provider: str = ""  # the carrier hosting the trunk, which places its outbound calls
+
+
+def _sip_fields(provider: str, sip_uri: str, sip_trunk: str, trunk_provider: str = "") -> SipFields:
     sip_uri, sip_trunk = (sip_uri or "").strip(), (sip_trunk or "").strip()
+    trunk_provider = (trunk_provider or "").strip()
     if provider != Provider.SIP:
-        if sip_uri or sip_trunk:
+        if sip_uri or sip_trunk or trunk_provider:
+            field_name = "sip_uri" if sip_uri else "sip_trunk" if sip_trunk else "trunk_provider"
             raise DomainError(
-                "sip_uri and sip_trunk are only for numbers with provider sip.", field="sip_uri"
+                "sip_uri, sip_trunk and trunk_provider are only for numbers with provider sip.",
+                field=field_name,
             )
-        return "", ""
+        return SipFields()
     if sip_uri and not SIP_URI_RE.match(sip_uri):
         raise DomainError(
             f"{sip_uri!r} is not a SIP URI (sip:user@host).",
@@ -302,7 +354,24 @@ def _sip_fields(provider: str, sip_uri: str, sip_trunk: str) -> tuple[str, str]:
             code="invalid_sip_uri",
             value=sip_uri,
         )
-    return sip_uri, sip_trunk
+    return SipFields(sip_uri, sip_trunk, _trunk_provider_checked(trunk_provider))
+
+
+def _trunk_provider_checked(name: str) -> str:
+    """Blank (the number only receives calls) or a carrier that can place the trunk's calls; else a 422
+    that says what to do."""
+    hosts = trunk_provider_names()
+    if not name or name in hosts:
+        return name
+    why = "it cannot place calls" if name in number_provider_names() else "there is no such provider"
+    raise Unprocessable(
+        f"trunk_provider {name!r} cannot place this SIP number's outbound calls ({why}). Set it to the "
+        f"carrier that hosts your SIP trunk ({', '.join(hosts) or 'none is installed'}) and give that "
+        "provider its credentials, or leave it blank to keep the number inbound-only.",
+        field="trunk_provider",
+        code="trunk_provider_cannot_originate",
+        value=name,
+    )
 
 
 def number_add(
@@ -314,10 +383,11 @@ def number_add(
     friendly_name: str = "",
     sip_uri: str = "",
     sip_trunk: str = "",
+    trunk_provider: str = "",
 ) -> PhoneNumber:
     e164 = number_normalize(number, field="number")
     provider_check(provider)
-    sip_uri, sip_trunk = _sip_fields(provider, sip_uri, sip_trunk)
+    sip = _sip_fields(provider, sip_uri, sip_trunk, trunk_provider)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -326,8 +396,9 @@ def number_add(
                     provider=provider,
                     friendly_name=friendly_name,
                     jurisdiction=jurisdiction_for(e164),
-                    sip_uri=sip_uri,
-                    sip_trunk=sip_trunk,
+                    sip_uri=sip.sip_uri,
+                    sip_trunk=sip.sip_trunk,
+                    trunk_provider=sip.trunk_provider,
                 )
         except IntegrityError:
             raise Conflict(
@@ -357,6 +428,9 @@ def numbers_bulk_add(*, actor: Actor, items: Sequence[dict]) -> list[PhoneNumber
         return [number_add(actor=actor, **item) for item in items]
 
 
+NUMBER_EDITABLE = ("friendly_name", "sip_uri", "sip_trunk", "trunk_provider")
+
+
 def number_update(
     *,
     number: PhoneNumber,
@@ -364,20 +438,23 @@ def number_update(
     friendly_name: str | None = None,
     sip_uri: str | None = None,
     sip_trunk: str | None = None,
+    trunk_provider: str | None = None,
 ) -> PhoneNumber:
     with transaction.atomic():
         row = PhoneNumber.objects.select_for_update().get(pk=number.pk)
-        before = {"friendly_name": row.friendly_name, "sip_uri": row.sip_uri, "sip_trunk": row.sip_trunk}
+        before = {name: getattr(row, name) for name in NUMBER_EDITABLE}
         if friendly_name is not None:
             row.friendly_name = friendly_name.strip()
-        row.sip_uri, row.sip_trunk = _sip_fields(
+        sip = _sip_fields(
             row.provider,
             row.sip_uri if sip_uri is None else sip_uri,
             row.sip_trunk if sip_trunk is None else sip_trunk,
+            row.trunk_provider if trunk_provider is None else trunk_provider,
         )
-        after = {"friendly_name": row.friendly_name, "sip_uri": row.sip_uri, "sip_trunk": row.sip_trunk}
+        row.sip_uri, row.sip_trunk, row.trunk_provider = sip.sip_uri, sip.sip_trunk, sip.trunk_provider
+        after = {name: getattr(row, name) for name in NUMBER_EDITABLE}
         if after != before:
-            row.save(update_fields=["friendly_name", "sip_uri", "sip_trunk", "updated_at"])
+            row.save(update_fields=[*NUMBER_EDITABLE, "updated_at"])
             audit_record(
                 actor=actor, action="number.updated", object_type="phone_number", object_id=row.public_id,
                 before=before, after=after,

@@ -126,9 +126,13 @@ def agent_edit(request: HttpRequest, agent_id: str) -> HttpResponse:
     agent = _agent_or_404(agent_id)
     form = AgentForm(request.POST)
     if form.is_valid():
-        services.agent_update(agent=agent, actor=request.user, changes=form.cleaned_data)
-        messages.success(request, "Saved.")
-        return redirect("agents:detail", agent_id=agent.public_id)
+        try:
+            services.agent_update(agent=agent, actor=request.user, changes=form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("agents:detail", agent_id=agent.public_id)
     return agent_detail(request, agent_id, edit_form=form)
 
 
@@ -291,6 +295,7 @@ def number_add(request: HttpRequest) -> HttpResponse:
                 friendly_name=data["friendly_name"],
                 sip_uri=data["sip_uri"],
                 sip_trunk=data["sip_trunk"],
+                trunk_provider=data["trunk_provider"],
             )
         except DomainError as exc:
             _form_error(form, exc, _existing_number_help(exc))
@@ -389,6 +394,7 @@ def number_detail(
                 "friendly_name": number.friendly_name,
                 "sip_uri": number.sip_uri,
                 "sip_trunk": number.sip_trunk,
+                "trunk_provider": number.trunk_provider,
             }
         ),
         "sip": {

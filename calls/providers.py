@@ -41,6 +41,9 @@ class TelephonyProvider(ABC):
     owns_numbers: bool = True  # whether phone numbers can be on it (a browser's WebRTC leg has none)
     order: int = 100  # where it stands in pickers
     credentials: tuple[CredentialField, ...] = ()  # what its settings page asks for (telephony.credentials)
+    # (label, path) of each URL to paste into the carrier's console ("Status callback", "/v1/twilio/status");
+    # the providers' settings page shows them under PUBLIC_BASE_URL.
+    console_urls: tuple[tuple[str, str], ...] = ()
     # Whether placing the same call twice (its public_id is the request key) dials it once. A provider that
     # cannot tell gets a marker committed before each request, and a lost attempt waits for its callbacks.
     dedupes_requests: bool = False

@@ -47,6 +47,7 @@ def providers_register() -> None:
                 label=provider.label,
                 owns_numbers=provider.owns_numbers,
                 order=provider.order,
+                outbound=provider.outbound,
             )
         )
 

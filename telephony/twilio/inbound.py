@@ -29,8 +29,13 @@ def inbound_voice_answer(*, path: str, params: Mapping[str, str], signature: str
     )
 
 
-def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> str:
-    """Create (once per CallSid) the inbound call and answer with the stream TwiML for its agent."""
+def inbound_call_route(
+    *, call_sid: str, to_number: str, from_number: str, provider: str = Provider.TWILIO
+) -> str:
+    """Create (once per CallSid) the inbound call and answer with the stream TwiML for its agent.
+
+    `provider` is the call's: Twilio's own, or `sip` for the simulated call a SIP number's "Test this
+    number" delivers as the gateway would (telephony/simulator/inbound_test_call.py)."""
     if not call_sid:
         log.warning("Inbound call to %s without a CallSid: hung up", to_number)
         return polite_hangup_twiml(CANNOT_CONNECT)
@@ -39,7 +44,7 @@ def inbound_call_route(*, call_sid: str, to_number: str, from_number: str) -> st
         return polite_hangup_twiml(refusal)
     call = inbound_call_record(
         agent=agent,
-        provider=Provider.TWILIO,
+        provider=provider,
         provider_call_id=call_sid,
         from_number=sip_user(from_number) or from_number,
         to_number=called or to_number,

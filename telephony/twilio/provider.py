@@ -17,12 +17,14 @@ from twilio.rest import Client
 
 from calls.models import Call, Direction
 from calls.providers import CredentialField, ProviderRejected, ProviderUnavailable, TelephonyProvider
+from telephony.credentials import credential
 from telephony.twilio.twiml import call_stream_twiml
 from wordcab_admin.kernel.public_url import public_url
 
 log = logging.getLogger(__name__)
 
 STATUS_CALLBACK_PATH = "/v1/twilio/status"
+INBOUND_VOICE_PATH = "/v1/twilio/voice"  # what a Twilio number (or SIP domain) calls when a call comes in
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 RING_TIMEOUT_SECONDS = 30
 HTTP_TIMEOUT_SECONDS = 10
@@ -43,16 +45,18 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
 
 def twilio_client() -> Client:
-    if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
+    account_sid, auth_token = credential("twilio", "account_sid"), credential("twilio", "auth_token")
+    if not (account_sid and auth_token):
         raise ProviderRejected(
             "provider_not_configured",
-            "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
+            "Twilio is not configured: enter its Account SID and Auth token on /settings/providers/ "
+            "(or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN).",
         )
     if settings.TWILIO_API_BASE_URL:
         http_client = _BaseUrlHttpClient(settings.TWILIO_API_BASE_URL, timeout=HTTP_TIMEOUT_SECONDS)
     else:
         http_client = TwilioHttpClient(timeout=HTTP_TIMEOUT_SECONDS)
-    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+    return Client(account_sid, auth_token, http_client=http_client)
 
 
 def status_callback_url(call: Call) -> str:
@@ -75,6 +79,10 @@ class TwilioProvider(TelephonyProvider):
     credentials = (
         CredentialField("account_sid", "Account SID", secret=False),
         CredentialField("auth_token", "Auth token"),
+    )
+    console_urls = (
+        ("A call comes in (Voice webhook, HTTP POST)", INBOUND_VOICE_PATH),
+        ("Call status changes (HTTP POST)", STATUS_CALLBACK_PATH),
     )
 
     def place(self, call: Call) -> str:
@@ -102,7 +110,7 @@ class TwilioProvider(TelephonyProvider):
         return created.sid
 
     def not_configured(self) -> str:
-        if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN:
+        if credential("twilio", "account_sid") and credential("twilio", "auth_token"):
             return ""
         return "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)."
 

@@ -244,7 +244,8 @@ def test_a_machine_answering_ends_the_call_as_voicemail_and_drops_the_line(
         plivo_post(status_path(call), machine)
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.VOICEMAIL)
-    assert [(name, kw["kwargs"]) for name, kw in sent] == [("calls.provider_hangup", {"call_id": call.pk})]
+    hangups = [(name, kw["kwargs"]) for name, kw in sent if name == "calls.provider_hangup"]
+    assert hangups == [("calls.provider_hangup", {"call_id": call.pk})]  # (webhooks send their own tasks)
     call_provider_hangup(call_id=call.pk)  # what that task runs: the line is dropped by its CallUUID
     assert [r["path"] for r in fake_plivo.deletes()] == [f"/v1/Account/{PLIVO_AUTH_ID}/Call/{CALL_UUID}/"]
 

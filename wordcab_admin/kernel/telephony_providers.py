@@ -15,6 +15,7 @@ class ProviderName:
     label: str
     owns_numbers: bool = True  # False for a leg with no phone number (a browser's WebRTC call)
     order: int = 100  # where it stands in pickers: the simulator first, the carriers after
+    outbound: bool = True  # whether calls can be placed through it (a PBX's SIP numbers only receive calls)
 
 
 _NAMES: dict[str, ProviderName] = {}
@@ -22,6 +23,11 @@ _NAMES: dict[str, ProviderName] = {}
 
 def provider_name_register(provider: ProviderName) -> None:
     _NAMES[provider.name] = provider
+
+
+def registered_providers() -> list[ProviderName]:
+    """Every registered provider, in picker order."""
+    return sorted(_NAMES.values(), key=lambda p: (p.order, p.name))
 
 
 def number_providers() -> list[ProviderName]:
