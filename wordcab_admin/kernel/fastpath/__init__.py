@@ -16,5 +16,7 @@ tests/core/test_fastpath.py pins those private APIs, so that an upgrade changing
   phonenumbers' region lookup has already validated it (its algorithm, public names only; pinned by
   tests/campaigns/test_number_checks.py against agents.phone.normalize_e164).
 - asgi_streaming.py: no benchmark (memory and first byte, not speed). Responses that stream under ASGI.
-
-`make bench BENCH=media` justifies none of them."""
+- channels_consumer.py: media. A consumer without a channel layer taking messages one by one (no task per
+  message), its hot sends handed to the server's own send under the session middleware; pinned by
+  tests/core/test_fastpath_media.py. The media streams' stream starts also use db_threads.py
+  (telephony/media/session.py streams_begin)."""
