@@ -13,6 +13,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -29,6 +30,9 @@ from wordcab_admin.kernel.errors import Conflict, InvalidState, Unprocessable
 log = logging.getLogger(__name__)
 
 AUDIT_OBJECT_TYPE = "campaign"
+# `campaigns_completed(campaign_ids=[pk, ...])`: campaigns that finished, sent after the commit that finished
+# them (robust: a receiver's error is logged). Outbound webhooks hear it (webhooks/apps.py).
+campaigns_completed = Signal()
 # status → the statuses it may move to, and the verb that moves it there
 TRANSITIONS: dict[str, dict[CampaignStatus, set[CampaignStatus]]] = {
     "start": {CampaignStatus.RUNNING: {CampaignStatus.DRAFT}},
@@ -186,6 +190,9 @@ def campaigns_finish_if_done(campaign_ids: Iterable[int], **_signal: object) -> 
             status=CampaignStatus.COMPLETED, finished_at=now, updated_at=now
         )
         calls_changed_on_commit([], done)
+        transaction.on_commit(
+            lambda: campaigns_completed.send_robust(sender=Campaign, campaign_ids=done), robust=True
+        )
     return finished
 
 
