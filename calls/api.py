@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from agents.phone import InvalidPhoneNumber, normalize_e164
 from agents.selectors import agent_get
 from calls.filters import CallFilter
 from calls.lifecycle import call_hangup
-from calls.models import CallEvent
+from calls.models import Call, CallEvent
 from calls.serializers import CallOutput
 from calls.services import CONTEXT_MAX_BYTES, call_create, call_get, calls_for_display
 from wordcab_admin.kernel.errors import DomainError
@@ -163,13 +163,47 @@ def _idempotency_key(request: Request, data: dict) -> str | None:
     return key
 
 
+class CallApiOutput(CallOutput):
+    """The call object as the API renders it: with `analysis`, the post-call analysis (null until done).
+
+    calls stands below transcripts, so the analysis is read through the reverse accessor of its one-to-one
+    (`call.analysis`, transcripts.models.CallAnalysis), never by importing it; `calls_for_display` joins it,
+    so a page of calls costs no query per row. Live updates (calls.serializers.call_object) leave it out:
+    they are rendered on the status hot path, and an analysis only comes after the call's end."""
+
+    analysis = serializers.SerializerMethodField()
+
+    class Meta(CallOutput.Meta):
+        fields = [*CallOutput.Meta.fields, "analysis"]
+        read_only_fields = fields
+
+    def to_representation(self, call: Call) -> dict[str, Any]:
+        return {**super().to_representation(call), "analysis": self.get_analysis(call)}
+
+    @extend_schema_field(
+        inline_serializer(
+            "CallAnalysis",
+            {
+                "summary": serializers.CharField(),
+                "outcome": serializers.CharField(),
+                "sentiment": serializers.FloatField(),
+            },
+        )
+    )
+    def get_analysis(self, call: Call) -> dict | None:
+        analysis = getattr(call, "analysis", None)
+        if analysis is None:
+            return None
+        return {"summary": analysis.summary, "outcome": analysis.outcome, "sentiment": analysis.sentiment}
+
+
 class AgentCallCreateApi(APIView):
     """POST /v1/agents/{agent_id}/calls: 201 a new call, 200 the same call again (same key and body)."""
 
     @extend_schema(
         operation_id="agents_calls_create",
         request=CallCreateInput,
-        responses={201: CallOutput, 200: CallOutput},
+        responses={201: CallApiOutput, 200: CallApiOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Place an outbound call. 201: a new call; 200: the same idempotency key and body again "
         "(the original call); 409 `idempotency_conflict`: the same key with another body.",
@@ -187,14 +221,14 @@ class AgentCallCreateApi(APIView):
             actor=request.user,
             from_number=data.get("from_number"),
         )
-        return Response(CallOutput(call).data, status=201 if created else 200)
+        return Response(CallApiOutput(call).data, status=201 if created else 200)
 
 
 class CallListApi(ListAPIView):
     """GET /v1/calls: newest first, cursor-paginated; filters status, agent_id, campaign_id, direction,
     created_after, created_before."""
 
-    serializer_class = CallOutput
+    serializer_class = CallApiOutput
     filterset_class = CallFilter
 
     def get_queryset(self):
@@ -202,9 +236,9 @@ class CallListApi(ListAPIView):
 
 
 class CallDetailApi(APIView):
-    @extend_schema(operation_id="calls_retrieve", responses=CallOutput)
+    @extend_schema(operation_id="calls_retrieve", responses=CallApiOutput)
     def get(self, request: Request, call_id: str) -> Response:
-        return Response(CallOutput(call_get(call_id=call_id)).data)
+        return Response(CallApiOutput(call_get(call_id=call_id)).data)
 
 
 class CallEventOutput(serializers.ModelSerializer):
@@ -237,10 +271,10 @@ class CallHangupApi(APIView):
     @extend_schema(
         operation_id="calls_hangup",
         request=None,
-        responses=CallOutput,
+        responses=CallApiOutput,
         description="Hang up: an answered call completes (end_reason hangup), one not yet answered is "
         "cancelled; 409 `invalid_state` once the call has ended.",
     )
     def post(self, request: Request, call_id: str) -> Response:
         call = call_hangup(call=call_get(call_id=call_id), actor=request.user)
-        return Response(CallOutput(call_get(call_id=call.public_id)).data)
+        return Response(CallApiOutput(call_get(call_id=call.public_id)).data)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
 from agents.phone import InvalidPhoneNumber, normalize_e164, region_of
+from agents.services import trunk_provider_names
 from calls.announce import call_changed_on_commit, calls_changed_on_commit
 from calls.audit import call_placed_audit
 from calls.lifecycle import call_place_failed
@@ -52,6 +53,8 @@ PLACE_HANDOVER_SECONDS = 3
 PLACE_UNKNOWN_OUTCOME_SECONDS = 60
 PLACE_MAX_ATTEMPTS = 7
 PLACE_BACKOFF_MAX_SECONDS = 60
+# The providers that place a call with no number of ours to call from (the simulated carrier).
+PLACES_WITHOUT_NUMBER = frozenset({Provider.SIMULATOR})
 PLACED_COLUMNS = ("provider_call_id", "place_due_at", "place_attempts", "updated_at")  # what placing writes
 
 
@@ -72,8 +75,9 @@ def call_get(*, call_id: str) -> Call:
 
 
 def calls_for_display() -> QuerySet[Call]:
-    """Everything the call object and the call rows render, in one query."""
-    return Call.objects.select_related("agent", "campaign", "recording")
+    """Everything the call object and the call rows render, in one query (`analysis`: the post-call
+    analysis, transcripts.models.CallAnalysis's one-to-one, named here only by its accessor)."""
+    return Call.objects.select_related("agent", "campaign", "recording", "analysis")
 
 
 @dataclass(frozen=True)
@@ -81,36 +85,77 @@ class AgentLines:
     """The numbers an agent may call from, read once (a campaign's run chooses one per callee)."""
 
     agent: Agent
-    numbers: tuple[tuple[str, str], ...]  # (number, provider), oldest first
+    # (number, the provider its calls go through), oldest first: a SIP trunk number's is the carrier that
+    # hosts the trunk (its `trunk_provider`), or `sip` (inbound only) when it has none.
+    numbers: tuple[tuple[str, str], ...]
 
     def line_for(self, *, callee: str = "", from_number: str | None = None) -> tuple[str, str]:
         """(from_number, provider): `from_number` when given (one of the agent's numbers that can place
         calls), else the agent's number that looks most like the callee's (same country, then the longest
-        shared prefix: the same area code), else the simulator for an agent without numbers."""
+        shared prefix: the same area code), among those on the agent's default provider when it has any;
+        an agent without numbers calls through its default provider if that needs no number (the
+        simulator, also the automatic choice)."""
         capable = [(number, provider) for number, provider in self.numbers if outbound_capable(provider)]
         if from_number:
             if from_number not in {number for number, _provider in capable}:
                 raise Unprocessable(
-                    f"{from_number} is not one of agent {self.agent.public_id}'s numbers that can place calls"
-                    f" ({', '.join(n for n, _p in capable) or 'it has none'}).",
+                    self._inbound_only_hint(from_number)
+                    or f"{from_number} is not one of agent {self.agent.public_id}'s numbers that can place"
+                    f" calls ({', '.join(n for n, _p in capable) or 'it has none'}).",
                     code="invalid_from_number",
                     field="from_number",
                 )
             return next(line for line in capable if line[0] == from_number)
         if capable:
-            return max(capable, key=lambda line: _caller_id_likeness(line[0], callee))  # max keeps the first
+            preferred = [line for line in capable if line[1] == self.agent.default_provider] or capable
+            return max(
+                preferred, key=lambda line: _caller_id_likeness(line[0], callee)
+            )  # max keeps the first
         if self.numbers:
+            hints = " ".join(filter(None, (self._inbound_only_hint(n) for n, _p in self.numbers)))
             raise Unprocessable(
                 f"None of agent {self.agent.public_id}'s numbers can place outbound calls "
-                f"(providers: {', '.join(sorted({p for _, p in self.numbers}))}).",
+                f"(providers: {', '.join(sorted({p for _, p in self.numbers}))}).{' ' + hints if hints else ''}",
                 code="no_outbound_number",
             )
-        return "", Provider.SIMULATOR
+        return self._numberless_line()
+
+    def _inbound_only_hint(self, number: str) -> str:
+        """How to call from `number` when it is one of the agent's SIP trunk numbers without a trunk
+        provider; "" for any other number."""
+        if (number, Provider.SIP) not in self.numbers:
+            return ""
+        hosts = ", ".join(trunk_provider_names()) or "a carrier provider"
+        return (
+            f"{number} is a SIP trunk number that only receives calls. To call from it, set its "
+            f"trunk_provider to the carrier that hosts the trunk ({hosts}) and give that provider "
+            "its credentials."
+        )
+
+    def _numberless_line(self) -> tuple[str, str]:
+        """The line of an agent without numbers: its default provider when that calls without a number."""
+        provider = self.agent.default_provider or Provider.SIMULATOR
+        if provider in PLACES_WITHOUT_NUMBER:
+            return "", provider
+        raise Unprocessable(
+            f"Agent {self.agent.public_id} has no number to call from, and its default provider {provider} "
+            f"needs one: give the agent a {provider} number, or set its default provider to simulator or "
+            "automatic.",
+            code="no_outbound_number",
+        )
 
 
 def agent_lines(agent: Agent) -> AgentLines:
-    numbers = PhoneNumber.objects.filter(agent=agent).order_by("id").values_list("number", "provider")
-    return AgentLines(agent=agent, numbers=tuple(numbers))
+    rows = (
+        PhoneNumber.objects.filter(agent=agent)
+        .order_by("id")
+        .values_list("number", "provider", "trunk_provider")
+    )
+    numbers = tuple(
+        (number, trunk if provider == Provider.SIP and trunk else provider)
+        for number, provider, trunk in rows
+    )
+    return AgentLines(agent=agent, numbers=numbers)
 
 
 def _caller_id_likeness(ours: str, callee: str) -> tuple[bool, int]:

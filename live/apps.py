@@ -11,10 +11,12 @@ class LiveConfig(AppConfig):
 
         from calls.announce import calls_changed
         from live import principals
-        from live.publisher import calls_changed_send
+        from live.publisher import calls_changed_send, transcript_segments_send
+        from transcripts.announce import transcript_segments_added
         from wordcab_admin.kernel.accounts import ApiKey
 
         calls_changed.connect(calls_changed_send, dispatch_uid="live.calls_changed")
+        transcript_segments_added.connect(transcript_segments_send, dispatch_uid="live.transcript_segments")
 
         # A socket lives no longer than its credentials (live/principals.py says how).
         user_model = get_user_model()

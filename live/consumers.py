@@ -14,6 +14,7 @@ PRINCIPAL_RECHECK_SECONDS (4401, or 4403 for a user left without a role that may
 Messages (text frames, JSON):
     {"type": "call.updated", "call": {…the call object, as GET /v1/calls/{id}…}}
     {"type": "campaign.updated", "campaign": {"id", "name", "agent_id", "status", "counts": {…}, "updated_at"}}
+    {"type": "transcript.segment", "call_id": …, "segment": {"speaker", "start", "end", "text", "confidence"}}
     {"type": "batch", "messages": [<either of the above>, …]}
 A frame carries one message, or, when several arrive within one short window, a batch of them in the
 order they happened; every update is kept. A client that falls too far behind is closed with 4408 and

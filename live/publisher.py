@@ -89,6 +89,25 @@ def live_events_send(events: list[dict]) -> None:
         _publisher.get().submit(events)
 
 
+def transcript_segments_send(sender: object, *, segments: list[dict], **_: object) -> None:
+    """Receiver of `transcripts.announce.transcript_segments_added`: each new line of a call's transcript as
+    `{"type": "transcript.segment", "call_id", "segment"}`, queued on the same publisher as the call updates,
+    so that lines committed one after the other reach every socket in that order."""
+    live_events_send([live_event_for_segment(announced) for announced in segments])
+
+
+def live_event_for_segment(announced: dict) -> dict:
+    text = encode(
+        {"type": "transcript.segment", "call_id": announced["call_id"], "segment": announced["segment"]}
+    )
+    return {
+        "text": text,
+        "agent_id": announced["agent_id"],
+        "campaign_id": announced["campaign_id"],
+        "call_id": announced["call_id"],
+    }
+
+
 def principal_notices_send(notices: list[dict]) -> None:
     """Queue notices for every web process's hub (live/principals.py says what they hold), on a publisher
     of their own: one group_send per batch, like the events, without waiting for Redis. A notice that is

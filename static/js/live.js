@@ -650,6 +650,9 @@
   CallPage.prototype.receive = function (message) {
     if (message.type === "call.updated" && message.call && message.call.id === this.id) {
       document.body.dispatchEvent(new CustomEvent("call-updated", { detail: { call: message.call } }));
+    } else if (message.type === "transcript.segment" && message.call_id === this.id) {
+      // the transcript panel (static/js/transcript.js) adds the line
+      document.body.dispatchEvent(new CustomEvent("transcript-segment", { detail: { segment: message.segment } }));
     }
   };
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 CALL_FIELDS = [
     "id", "agent_id", "campaign_id", "direction", "from_number", "phone_number", "status", "end_reason",
     "error", "context", "max_duration", "record", "recording_url", "consent_opener", "consent_delivered_at",
-    "jurisdiction", "decision", "created_at", "answered_at", "ended_at", "duration",
+    "jurisdiction", "decision", "created_at", "answered_at", "ended_at", "duration", "analysis",
 ]  # fmt: skip
 
 

@@ -103,6 +103,7 @@ class Call(APIObject):
     answered_at: str | None
     ended_at: str | None
     duration: int | None
+    analysis: APIObject | None  # summary, outcome, sentiment; null until the call is analysed (after its end)
 
     @property
     def ended(self) -> bool:
