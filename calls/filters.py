@@ -34,10 +34,24 @@ class StatusListFilter(django_filters.Filter):
         return qs.filter(status__in=value) if value else qs
 
 
+class ByPublicIdFilter(django_filters.CharFilter):
+    """`agent_id=agent_…`: the related row's id is looked up first (one unique-index probe), then calls are
+    filtered on the foreign key, so the `(agent, -id)` / `(campaign, -id)` index serves the newest-first page.
+    Filtering through the join instead lets the planner walk every call newest first looking for a match:
+    for an agent with few or no calls, the whole table (bench_history: ~500 ms at a million calls)."""
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        related = Call._meta.get_field(self.field_name).related_model
+        pk = related.objects.filter(public_id=value).values_list("pk", flat=True).first()
+        return qs.filter(**{f"{self.field_name}_id": pk}) if pk is not None else qs.none()
+
+
 class CallFilter(django_filters.FilterSet):
     status = StatusListFilter()
-    agent_id = django_filters.CharFilter(field_name="agent__public_id")
-    campaign_id = django_filters.CharFilter(field_name="campaign__public_id")
+    agent_id = ByPublicIdFilter(field_name="agent")
+    campaign_id = ByPublicIdFilter(field_name="campaign")
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     phone_number = django_filters.CharFilter(field_name="to_number")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -96,6 +96,10 @@ class Call(models.Model):
             models.Index(fields=["campaign", "-id"], name="call_campaign_newest"),
             models.Index(fields=["direction", "-id"], name="call_direction_newest"),
             models.Index(fields=["created_at"], name="call_created_at"),
+            # the analytics rollup finds the hours to re-count by the calls changed since its last run
+            models.Index(fields=["updated_at"], name="call_updated_at"),
+            # a campaign's calls per status (campaigns/selectors.py) counted from the index alone
+            models.Index(fields=["campaign", "status", "id"], name="call_campaign_status"),
             models.Index(
                 fields=["place_due_at"], name="call_to_place", condition=Q(place_due_at__isnull=False)
             ),

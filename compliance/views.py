@@ -5,6 +5,7 @@ from itertools import islice
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -179,6 +180,27 @@ def _audit_filtered(request: HttpRequest) -> AuditFilter:
     return filters_of(request, AuditFilter, AuditEvent.objects.all())
 
 
+# The distinct actions of the log, one probe of the action index per action (a "loose index scan"): a plain
+# SELECT DISTINCT reads the whole log, and the log only grows (bench_history: the audit page at a million
+# events). Standard SQL, so SQLite runs it too.
+_AUDIT_ACTIONS_SQL = """
+WITH RECURSIVE actions(action) AS (
+    SELECT MIN(action) FROM {table}
+    UNION ALL
+    SELECT (SELECT MIN(action) FROM {table} WHERE action > actions.action) FROM actions
+    WHERE actions.action IS NOT NULL
+)
+SELECT action FROM actions WHERE action IS NOT NULL
+"""
+
+
+def audit_actions() -> list[str]:
+    """Every action the audit log holds, in order: the audit page's action filter."""
+    with connection.cursor() as cursor:
+        cursor.execute(_AUDIT_ACTIONS_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
+        return [action for (action,) in cursor.fetchall()]
+
+
 @require(Capability.COMPLIANCE)  # the audit log: compliance officers and admins
 def audit_list(request: HttpRequest) -> HttpResponse:
     filters = _audit_filtered(request)
@@ -189,7 +211,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "page_rows": AUDIT_PAGE_ROWS,
         "filters": request.GET,
         "errors": filters.errors,
-        "actions": AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct(),
+        "actions": audit_actions(),
         "export_query": filters.data.urlencode(),
     }
     return render(request, "compliance/audit.html", context)

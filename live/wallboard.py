@@ -9,6 +9,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from agents.models import Agent
+from analytics.selectors import campaign_call_counts
 from calls.models import Call, CallStatus
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.selectors import CONTACT_DONE_STATES, campaigns_with_progress
@@ -113,7 +114,10 @@ def running_campaigns(limit: int = RUNNING_CAMPAIGNS) -> list[Campaign]:
     """Running campaigns with their progress (contacts done, or calls ended for one without contacts), newest
     first."""
     running = Campaign.objects.select_related("agent").filter(status=CampaignStatus.RUNNING).order_by("-id")
-    return campaigns_with_progress(running[:limit])
+    # their calls per status from the analytics rollup: counting them from the calls table reads every call
+    # of every running campaign (bench_history at a million calls: 343 ms, 68 ms from the (campaign, status,
+    # id) index alone, 17 ms from the rollup)
+    return campaigns_with_progress(running[:limit], call_counter=campaign_call_counts)
 
 
 class EpochMinute(Func):
