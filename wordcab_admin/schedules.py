@@ -30,11 +30,27 @@ PERIODIC += [
 
 PERIODIC += [
     (
+        "transcripts: analyse ended calls whose analysis was lost",
+        "transcripts.analysis_sweep",
+        timedelta(minutes=5),
+    ),
+]
+
+PERIODIC += [
+    (
         "recordings: re-queue stuck uploads, salvage dead spools",
         "recordings.upload_sweep",
         timedelta(minutes=2),
     ),
     ("recordings: retention sweep (expired, not held)", "recordings.retention_sweep", timedelta(minutes=10)),
+]
+
+PERIODIC += [
+    ("webhooks: send due deliveries (retries, lost tasks)", "webhooks.deliver_sweep", timedelta(seconds=5)),
+]
+
+PERIODIC += [
+    ("analytics: roll up the hours whose calls changed", "analytics.calls_rollup", timedelta(minutes=1)),
 ]
 
 # Tasks that run every minute or more often: the worker does not log their routine runs.

@@ -61,7 +61,10 @@ INSTALLED_APPS = [
     "compliance",
     "calls",
     "recordings",
+    "transcripts",
     "campaigns",
+    "webhooks",
+    "analytics",
     "telephony",
     "live",
 ]
@@ -268,6 +271,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/v1",
     # The schema is checked by tests/core/test_schema.py; `check --deploy` stays about the deployment.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Two "status" fields with different choices: each enum gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "CallStatusEnum": "calls.models.CallStatus",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wordcab_admin.api.schema.add_error_responses",
@@ -319,6 +327,19 @@ SIMULATOR_DISORDER = env_bool("SIMULATOR_DISORDER", False)  # deliver simulator 
 AGENT_RUNTIME = env_str("AGENT_RUNTIME", "telephony.runtime.demo.DemoRuntime")
 if AGENT_RUNTIME.startswith("calls.runtime."):
     AGENT_RUNTIME = "telephony.runtime." + AGENT_RUNTIME.removeprefix("calls.runtime.")
+# Transcripts (docs/transcripts.md): the caller's speech-to-text engine (a dotted path to a
+# transcripts.stt.SpeechToText; `none`: no caller transcript) and the post-call analyser (a dotted path to a
+# transcripts.analysis.CallAnalyser), with the optional LLM endpoint (OpenAI chat-completions shape).
+SPEECH_TO_TEXT = env_str("SPEECH_TO_TEXT", "transcripts.stt.pocketsphinx_engine.PocketSphinxSpeechToText")
+if SPEECH_TO_TEXT.lower() in {"none", "off"}:
+    SPEECH_TO_TEXT = ""
+CALL_ANALYSER = env_str("CALL_ANALYSER", "transcripts.analysis.rules.RuleBasedAnalyser")
+CALL_ANALYSIS_LLM_URL = env_str("CALL_ANALYSIS_LLM_URL")  # e.g. https://api.openai.com/v1/chat/completions
+CALL_ANALYSIS_LLM_API_KEY = env_str("CALL_ANALYSIS_LLM_API_KEY")
+CALL_ANALYSIS_LLM_MODEL = env_str("CALL_ANALYSIS_LLM_MODEL", "gpt-4o-mini")
+CALL_ANALYSIS_LLM_TIMEOUT_SECONDS = env_float("CALL_ANALYSIS_LLM_TIMEOUT_SECONDS", 30.0)
+# After a call's end, the analysis waits this long for the caller's last line (still in speech-to-text).
+CALL_ANALYSIS_DELAY_SECONDS = env_float("CALL_ANALYSIS_DELAY_SECONDS", 10.0)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")  # a fake of Twilio's API in tests; unset in production
@@ -334,6 +355,9 @@ CALL_STALE_AFTER_SECONDS = env_int("CALL_STALE_AFTER_SECONDS", 600, minimum=30)
 IDEMPOTENCY_KEY_TTL_DAYS = env_int("IDEMPOTENCY_KEY_TTL_DAYS", 7, minimum=7)
 RETENTION_DEFAULT_DAYS = env_int("RETENTION_DEFAULT_DAYS", 30, minimum=0)
 HEALTHZ_WORKER_TIMEOUT = env_float("HEALTHZ_WORKER_TIMEOUT", 1.0)
+# Outbound webhooks to private, loopback and link-local addresses (checked on the address connected to):
+# off, so that a customer's URL cannot reach inside our network (docs/webhooks.md).
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", False)
 
 if SERVED_OVER_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -32,6 +32,8 @@ urlpatterns = [
     path("", include("recordings.urls")),
     path("", include("calls.urls")),
     path("", include("campaigns.urls")),
+    path("", include("analytics.urls")),
+    path("", include("webhooks.urls")),
     path("", include("live.urls")),
     path("", include("compliance.urls")),
     path("", include("telephony.page_urls")),

@@ -31,7 +31,10 @@ def test_the_apps_stand_in_the_documented_order():
     assert layers()[1:] == [
         "live",
         "telephony",
+        "analytics",
+        "webhooks",
         "campaigns",
+        "transcripts",
         "recordings",
         "calls",
         "compliance",

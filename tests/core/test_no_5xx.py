@@ -136,6 +136,9 @@ LIST_PARAMETERS = {
     "/audit/export.csv": ["action", "actor", "object_id", "since", "until"],
     "/numbers/": ["q", "assigned", "page"],
     "/agents/": ["q", "page"],
+    "/v1/analytics/calls": ["group_by", "from", "to"],
+    "/analytics/": ["period", "group_by", "from", "to"],
+    "/analytics/export.csv": ["period", "group_by", "from", "to"],
 }  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def test_drf_spectacular_finds_nothing_to_warn_about(tmp_path):
 
 @pytest.mark.parametrize(
     ("path", "items"),
-    [("/v1/agents", "AgentOutput"), ("/v1/numbers", "NumberOutput"), ("/v1/calls", "CallOutput"),
+    [("/v1/agents", "AgentOutput"), ("/v1/numbers", "NumberOutput"), ("/v1/calls", "CallApiOutput"),
      ("/v1/consent-openers", "OpenerOutput")],
 )  # fmt: skip
 def test_every_list_is_documented_as_the_cursor_page_it_answers(client, db, path, items):

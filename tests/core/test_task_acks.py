@@ -30,10 +30,21 @@ IDEMPOTENT = {
     "a second tick only sends more dispatch tasks, each a no-op when another holds the campaign",
     "campaigns.dispatch": "claims under the campaign's row lock (SKIP LOCKED); a contact's attempt, its call "
     "and its claim commit together, the attempt unique per (contact, n) and its call's key unique",
+    "webhooks.deliver": "claims the delivery under a lease first (a conditional update): a second run finds it "
+    "held or settled and sends nothing; a worker that died mid-attempt is retried (at least once, same event id)",
+    "webhooks.deliver_sweep": "only sends a webhooks.deliver task per due, unclaimed delivery, each guarded as above",
+    "analytics.calls_rollup": "rewrites whole hours from the calls table in one transaction under the "
+    "watermark's row lock; a second run rewrites the same rows",
     "recordings.retention_recompute": "writes the expiry the policies give; a second run writes the same",
+    "transcripts.call_analyse": "the call's one analysis row is written with update_or_create (unique per call); "
+    "without force a second run finds it and stops, with force it writes the same result again",
+    "transcripts.analysis_sweep": "analyses only ended calls still without an analysis, each as call_analyse",
 }
-# Acknowledged when it starts: why a second run would do harm (none today).
-AT_MOST_ONCE: dict[str, str] = {}
+# Acknowledged when it starts: why a second run would do harm.
+AT_MOST_ONCE: dict[str, str] = {
+    "transcripts.caller_utterance_transcribe": "a second run would store the caller's line twice; a lost "
+    "one costs one line of a transcript, never the call",
+}
 
 
 def project_tasks() -> dict:

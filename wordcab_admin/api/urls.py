@@ -12,7 +12,10 @@ urlpatterns = [
     path("", include("agents.api_urls")),
     path("", include("calls.api_urls")),
     path("", include("recordings.api_urls")),
+    path("", include("transcripts.api_urls")),
     path("", include("campaigns.api_urls")),
+    path("", include("analytics.api_urls")),
+    path("", include("webhooks.api_urls")),
     path("", include("compliance.api_urls")),
     path("", include("telephony.api_urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),  # last: unknown /v1/ paths answer the error shape
