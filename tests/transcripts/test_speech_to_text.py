@@ -11,12 +11,15 @@ SILENCE = b"\xff" * 8000  # a second of μ-law silence
 
 
 def test_pocketsphinx_returns_words_of_a_synthesized_phrase_on_8_khz_telephone_audio():
-    heard = PocketSphinxSpeechToText().transcribe(synthesize("yes that works for me thank you"))
+    # A phrase its small English model hears well through eSpeak's voice (short ones come back garbled:
+    # "yes that works for me" was heard as "yet that would have…"); the engine's dither varies the rest.
+    heard = PocketSphinxSpeechToText().transcribe(
+        synthesize("i would like to book an appointment for tuesday morning")
+    )
 
     assert isinstance(heard, Transcription)
-    assert len(set(heard.text.split()) & {"yes", "that", "works", "for", "me", "thank", "you"}) >= 2, (
-        heard.text
-    )
+    words = {"i", "would", "like", "to", "book", "an", "appointment", "for", "tuesday", "morning"}
+    assert len(set(heard.text.split()) & words) >= 4, heard.text
     assert 0 <= heard.confidence <= 1
 
 
