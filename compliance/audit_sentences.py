@@ -476,6 +476,69 @@ def _user_reactivated(e: AuditEvent, n: Names) -> Sentence:
     return "{actor} reactivated {user}", {"user": n.user(e.object_id)}
 
 
+# Telephony providers' credentials (telephony/credentials.py: the value is never in the event) ---------------
+
+
+def _provider_credential_ref(state: dict) -> Ref:
+    provider = str(state.get("provider") or "")
+    text = f"{state.get('provider_label') or provider} {state.get('label') or state.get('key', '')}".strip()
+    return Ref(text, _url("provider_credentials") + (f"#provider-{provider}" if provider else ""))
+
+
+def _provider_credential_set(e: AuditEvent, n: Names) -> Sentence:
+    after = _dict(e.after)
+    credential = _provider_credential_ref(after)
+    if after.get("source") == "environment":
+        return "{actor} set the {credential} to be read from the environment variable {env_name}", {
+            "credential": credential,
+            "env_name": str(after.get("env_name") or ""),
+        }
+    return "{actor} stored a new {credential} (encrypted)", {"credential": credential}
+
+
+def _provider_credential_cleared(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} cleared the stored {credential}", {"credential": _provider_credential_ref(_state(e))}
+
+
+def _webhook_endpoint(e: AuditEvent) -> Ref:
+    url = str(_state(e).get("url") or e.object_id)
+    return Ref(
+        url,
+        _url("webhooks:detail", e.object_id) if e.action != "webhook_endpoint.deleted" else "",
+        e.object_id,
+    )
+
+
+def _webhook_endpoint_created(e: AuditEvent, n: Names) -> Sentence:
+    events = _dict(e.after).get("events") or []
+    return "{actor} added the webhook endpoint {endpoint} for {events}", {
+        "endpoint": _webhook_endpoint(e),
+        "events": ", ".join(str(x) for x in events) or "no events",
+    }
+
+
+def _webhook_endpoint_enabled(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} enabled the webhook endpoint {endpoint}", {"endpoint": _webhook_endpoint(e)}
+
+
+def _webhook_endpoint_disabled(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} disabled the webhook endpoint {endpoint}", {"endpoint": _webhook_endpoint(e)}
+
+
+def _webhook_endpoint_deleted(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} deleted the webhook endpoint {endpoint}", {"endpoint": _webhook_endpoint(e)}
+
+
+def _webhook_delivery_replayed(e: AuditEvent, n: Names) -> Sentence:
+    after = _dict(e.after)
+    endpoint_id = str(after.get("endpoint_id") or "")
+    url = _url("webhooks:delivery", endpoint_id, e.object_id) if endpoint_id else ""
+    return "{actor} replayed the webhook {event_type} {event}", {
+        "event_type": str(after.get("event_type") or "event"),
+        "event": Ref(str(after.get("event_id") or e.object_id), url, e.object_id),
+    }
+
+
 SENTENCES: dict[str, Callable[[AuditEvent, Names], Sentence]] = {
     "agent.created": _agent_created,
     "agent.updated": _agent_updated,
@@ -515,6 +578,13 @@ SENTENCES: dict[str, Callable[[AuditEvent, Names], Sentence]] = {
     "user.one_time_password_issued": _user_one_time_password,
     "user.deactivated": _user_deactivated,
     "user.reactivated": _user_reactivated,
+    "provider_credential.set": _provider_credential_set,
+    "provider_credential.cleared": _provider_credential_cleared,
+    "webhook_endpoint.created": _webhook_endpoint_created,
+    "webhook_endpoint.enabled": _webhook_endpoint_enabled,
+    "webhook_endpoint.disabled": _webhook_endpoint_disabled,
+    "webhook_endpoint.deleted": _webhook_endpoint_deleted,
+    "webhook_delivery.replayed": _webhook_delivery_replayed,
 }
 # A family whose last word is the verb: campaigns move by start, pause, resume, cancel (campaigns/services.py).
 FAMILIES: dict[str, Callable[[AuditEvent, Names], Sentence]] = {"campaign.": _campaign_moved}

@@ -9,11 +9,26 @@ audio is queued behind the opener.
 A runtime reports back through the seam too: when the caller asks not to be called again ("take me off
 your list"), it calls `self.opt_out(said=...)`, which puts the number of the person on the line on the
 do-not-call list with the call's id (telephony/runtime/opt_out.py; `opt_out_requested` is a keyword check
-for the words)."""
+for the words).
+
+And it writes the call's transcript (transcripts/, docs/transcripts.md):
+
+- `await self.transcript(speaker="agent"|"caller", start=, end=, text=, confidence=None)` stores one line
+  (start and end in seconds from the stream's start, which is the recording's timeline: `self.elapsed()`
+  is that clock now, and `self.call.opener_seconds` is how long the consent opener plays before anything
+  the runtime sends) and shows it live on `/ws/calls` as a `transcript.segment` message;
+- `self.caller_utterance(utterance)` hands one utterance of the caller's audio
+  (transcripts.stt.utterances: cut from the frames by `UtteranceDetector`) to the speech-to-text, which
+  runs in a Celery worker and stores the caller's line when it is done; it returns at once, so the stream
+  never waits on it. A runtime that has its own speech-to-text calls `transcript(speaker="caller", …)`
+  with its text instead."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +38,9 @@ from django.utils.module_loading import import_string
 
 from compliance.models import DoNotCall
 from telephony.runtime.opt_out import call_opt_out
+from transcripts.services import transcript_segment_add
+from transcripts.stt.utterances import Utterance
+from transcripts.tasks import caller_utterance_transcribe
 from wordcab_admin.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -50,6 +68,7 @@ class CallInfo:
     direction: str
     context: dict = field(default_factory=dict)
     instructions: str = ""
+    opener_seconds: float = 0.0  # the consent opener queued before the runtime starts (0: none)
 
 
 class AgentRuntime:
@@ -59,6 +78,12 @@ class AgentRuntime:
     def __init__(self, *, call: CallInfo, outlet: MediaOutlet):
         self.call = call
         self.outlet = outlet
+        self._began = time.monotonic()  # the stream's start, near enough: made right after the stream began
+        self._sending: set[asyncio.Future] = set()
+
+    def elapsed(self) -> float:
+        """Seconds since the stream started: the clock of the transcript's start and end."""
+        return time.monotonic() - self._began
 
     async def start(self) -> None:
         """The stream is up (after the consent opener was queued)."""
@@ -89,6 +114,47 @@ class AgentRuntime:
                 "call %s: the caller's opt-out could not be listed: %s", self.call.call_id, exc.message
             )
             return None
+
+    async def transcript(
+        self, *, speaker: str, start: float, end: float, text: str, confidence: float | None = None
+    ) -> None:
+        """Store one line of the call's transcript and show it live (transcripts.services). A line that
+        cannot be stored is logged; the call goes on."""
+        try:
+            await database_sync_to_async(transcript_segment_add)(
+                call_id=self.call.call_id,
+                speaker=speaker,
+                start=start,
+                end=end,
+                text=text,
+                confidence=confidence,
+            )
+        except DomainError as exc:
+            log.warning("call %s: a transcript line was not stored: %s", self.call.call_id, exc.message)
+
+    def caller_utterance(self, utterance: Utterance) -> None:
+        """Send one utterance of the caller to the speech-to-text (the transcripts.caller_utterance_transcribe
+        task), from a thread: the broker's round trip never holds the stream's event loop."""
+        kwargs = {
+            "call_id": self.call.call_id,
+            "start": utterance.start,
+            "end": utterance.end,
+            "audio": base64.b64encode(utterance.ulaw).decode(),
+        }
+        sending = asyncio.get_running_loop().run_in_executor(None, _utterance_send, kwargs)
+        self._sending.add(sending)  # keep it referenced until it is done
+        sending.add_done_callback(self._sending.discard)
+
+
+def _utterance_send(kwargs: dict) -> None:
+    """Queue the speech-to-text of one utterance; with the broker away the line is lost (logged, without
+    the audio): `retry=False`, so a broker outage costs the stream nothing."""
+    try:
+        caller_utterance_transcribe.apply_async(kwargs=kwargs, retry=False, ignore_result=True)
+    except Exception as exc:  # noqa: BLE001 -- any broker failure: this line of the transcript is lost
+        log.warning(
+            "call %s: a caller utterance was not transcribed (broker unavailable: %s)", kwargs["call_id"], exc
+        )
 
 
 def runtime_for(*, call: CallInfo, outlet: MediaOutlet) -> AgentRuntime:

@@ -128,6 +128,8 @@ NUMBER = {"number": "+442079460958"}
 OPENER = {"jurisdiction": "US-CA", "agent_id": None, "language": "en-US", "text": "This call is recorded.",
           "audio_source": "synthesized", "audio_sha256": "a" * 64}  # fmt: skip
 KEY = {"user": "maria", "name": "zapier", "prefix": "wck_abcdefgh"}
+HOOK = {"url": "https://hooks.example.com/wc", "events": ["call.ended", "recording.ready"], "description": "",
+        "enabled": True}  # fmt: skip
 
 EXAMPLES = [
     (event("agent.created", "agent", "agent_billing", after={"name": "Billing Support"}),
@@ -234,6 +236,25 @@ EXAMPLES = [
     (event("user.deactivated", "user", "maria", actor="ada"),
      "ada deactivated Maria: their sessions and API keys stopped working."),
     (event("user.reactivated", "user", "maria", actor="ada"), "ada reactivated Maria."),
+    (event("provider_credential.set", "provider_credential", "twilio.auth_token", actor="ada",
+           after={"provider": "twilio", "provider_label": "Twilio", "key": "auth_token", "label": "Auth token",
+                  "source": "value", "env_name": ""}),
+     "ada stored a new Twilio Auth token (encrypted)."),
+    (event("provider_credential.cleared", "provider_credential", "telnyx.api_key", actor="ada",
+           before={"provider": "telnyx", "provider_label": "Telnyx", "key": "api_key", "label": "API key",
+                   "source": "environment", "env_name": "TELNYX_KEY"}),
+     "ada cleared the stored Telnyx API key."),
+    (event("webhook_endpoint.created", "webhook_endpoint", "whk_1", after=HOOK),
+     "Maria added the webhook endpoint https://hooks.example.com/wc for call.ended, recording.ready."),
+    (event("webhook_endpoint.disabled", "webhook_endpoint", "whk_1", before=HOOK, after={**HOOK, "enabled": False}),
+     "Maria disabled the webhook endpoint https://hooks.example.com/wc."),
+    (event("webhook_endpoint.enabled", "webhook_endpoint", "whk_1", before={**HOOK, "enabled": False}, after=HOOK),
+     "Maria enabled the webhook endpoint https://hooks.example.com/wc."),
+    (event("webhook_endpoint.deleted", "webhook_endpoint", "whk_1", before=HOOK),
+     "Maria deleted the webhook endpoint https://hooks.example.com/wc."),
+    (event("webhook_delivery.replayed", "webhook_delivery", "dlv_1", before={"status": "failed", "attempts": 9},
+           after={"status": "pending", "event_id": "evt_1", "event_type": "call.ended", "endpoint_id": "whk_1"}),
+     "Maria replayed the webhook call.ended evt_1."),
 ]  # fmt: skip
 
 

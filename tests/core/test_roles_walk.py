@@ -64,12 +64,16 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "settings/users/<int:user_id>/role": {POST: ADMINS},
     "settings/users/<int:user_id>/active": {POST: ADMINS},
     "settings/users/<int:user_id>/one-time-password": {POST: ADMINS},
+    "settings/providers/": {GET: ADMINS},  # provider credentials (telephony/credentials_views.py)
+    "settings/providers/<str:provider>/<str:key>/set": {POST: ADMINS},
+    "settings/providers/<str:provider>/<str:key>/clear": {POST: ADMINS},
     # the API
     "v1/schema": {GET: ANYONE},  # the OpenAPI document describes the API, it holds no data
     "v1/me": {GET: ANY_ROLE},
     "v1/api-keys": {GET: ANY_ROLE, POST: ANY_ROLE},
     "v1/api-keys/<int:key_id>": {DELETE: ANY_ROLE},
     "v1/agents": {GET: ANY_ROLE, POST: OPERATORS},
+    "v1/analytics/calls": {GET: ANY_ROLE},
     "v1/agents/<str:agent_id>": {GET: ANY_ROLE, PATCH: OPERATORS},
     "v1/agents/<str:agent_id>/disable": {POST: OPERATORS},
     "v1/agents/<str:agent_id>/enable": {POST: OPERATORS},
@@ -85,6 +89,9 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "v1/calls/<str:call_id>/recording": {GET: LISTENERS},
     "v1/calls/<str:call_id>/retention": {GET: ANY_ROLE},
     "v1/calls/<str:call_id>/evidence": {GET: COMPLIANCE_OFFICERS},
+    "v1/calls/<str:call_id>/transcript": {GET: ANY_ROLE},
+    "v1/calls/<str:call_id>/analysis": {POST: OPERATORS},  # re-run the post-call analysis
+    "v1/transcripts/search": {GET: ANY_ROLE},
     "v1/campaigns": {GET: ANY_ROLE, POST: OPERATORS},
     "v1/campaigns/<str:campaign_id>": {GET: ANY_ROLE},
     "v1/campaigns/<str:campaign_id>/start": {POST: OPERATORS},
@@ -114,8 +121,18 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "v1/do-not-call": {GET: COMPLIANCE_OFFICERS, POST: COMPLIANCE_OFFICERS},
     "v1/do-not-call/import": {POST: COMPLIANCE_OFFICERS},
     "v1/do-not-call/<str:number>": {GET: COMPLIANCE_OFFICERS, DELETE: COMPLIANCE_OFFICERS},
+    # outbound webhooks: a customer's integration, managed by admins and operators only (webhooks/api.py)
+    "v1/webhook-endpoints": {GET: OPERATORS, POST: OPERATORS},
+    "v1/webhook-endpoints/<str:endpoint_id>": {GET: OPERATORS, DELETE: OPERATORS},
+    "v1/webhook-endpoints/<str:endpoint_id>/deliveries": {GET: OPERATORS},
+    "v1/webhook-endpoints/<str:endpoint_id>/deliveries/<str:delivery_id>/replay": {POST: OPERATORS},
     "v1/twilio/voice": {POST: NO_ONE},  # refused without a valid X-Twilio-Signature, whoever asks
     "v1/twilio/status": {POST: NO_ONE},
+    "v1/plivo/answer": {POST: NO_ONE},  # refused without a valid X-Plivo-Signature-V3, whoever asks
+    "v1/plivo/status": {POST: NO_ONE},
+    "v1/telnyx/webhook": {POST: NO_ONE},  # refused without a valid telnyx-signature-ed25519, whoever asks
+    "v1/webrtc/calls": {POST: OPERATORS},  # a browser call to an agent (telephony/webrtc/api.py)
+    "v1/webrtc/calls/<str:call_id>/hangup": {POST: OPERATORS},  # the browser hangs up its call
     "v1/(?P<path>.*)$": {GET: ANYONE},  # an unknown /v1/ path: 404 in the error shape
     # agents and numbers
     "agents/": {GET: ANY_ROLE},
@@ -134,15 +151,29 @@ ROUTES: dict[str, dict[str, frozenset]] = {
     "numbers/<str:number_id>/assign": {POST: OPERATORS},
     "numbers/<str:number_id>/edit": {POST: OPERATORS},
     "numbers/<str:number_id>/release": {POST: OPERATORS},
+    "numbers/<str:number_id>/sip-test": {
+        POST: OPERATORS
+    },  # a SIP number's test call (telephony/sip/views.py)
+    "numbers/<str:number_id>/sip-test/<str:call_id>": {GET: ANY_ROLE},  # that test call's outcome
     # calls
     "calls/": {GET: ANY_ROLE},
     "calls/export.csv": {GET: ANY_ROLE},
+    "analytics/": {GET: ANY_ROLE},  # analytics: everyone signed in reads them
+    "analytics/export.csv": {GET: ANY_ROLE},
     "calls/place/<str:agent_id>": {POST: OPERATORS},
     "calls/<str:call_id>/": {GET: ANY_ROLE},
     "calls/<str:call_id>/partial": {GET: ANY_ROLE},
     "calls/<str:call_id>/row": {GET: ANY_ROLE},
     "calls/<str:call_id>/hangup": {POST: OPERATORS},
     "calls/<str:call_id>/evidence/": {GET: COMPLIANCE_OFFICERS},
+    # outbound webhooks (webhooks/views.py)
+    "webhooks/": {GET: OPERATORS, POST: OPERATORS},
+    "webhooks/<str:endpoint_id>/": {GET: OPERATORS},
+    "webhooks/<str:endpoint_id>/enabled": {POST: OPERATORS},
+    "webhooks/<str:endpoint_id>/delete": {POST: OPERATORS},
+    "webhooks/<str:endpoint_id>/deliveries.csv": {GET: OPERATORS},
+    "webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/": {GET: OPERATORS},
+    "webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/replay": {POST: OPERATORS},
     # campaigns and the live pages
     "campaigns/": {GET: ANY_ROLE},
     "campaigns/<str:campaign_id>/": {GET: ANY_ROLE},
@@ -197,6 +228,8 @@ DJANGO_ADMIN_ROUTES = {GET: NO_ONE}
 WEBSOCKETS: dict[str, frozenset] = {
     "ws/calls": ANY_ROLE,  # closed with 4401 signed out, 4403 without a role that may view
     "v1/media/twilio": NO_ONE,  # the carrier's media stream: refused without its signature, whoever asks
+    "v1/media/plivo": NO_ONE,  # refused without an agent_id; a stream starts only with its single-use token
+    "v1/media/telnyx": NO_ONE,  # refused without the single-use stream token we handed Telnyx
 }
 
 DUMMY_VALUES = {"int": "999999", "path": "999999", "str": "missing", "slug": "missing"}
