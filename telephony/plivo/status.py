@@ -10,10 +10,10 @@ hang-up) is stored as ignored by the lifecycle. The table is in docs/providers.m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from calls.lifecycle import CallError, EventIn, EventSource
 from calls.models import CallStatus, EndReason
+from telephony.status_map import MappedEvent, int_or_none
 
 PROVIDER = "plivo"
 
@@ -38,26 +38,10 @@ CANCELED_BY_REQUEST = range(1000, 1100)  # 1000 Canceled (hang-up API), 1010 out
 CALL_RECIPIENT = "Call recipient"  # HangupSource: the callee declined
 
 
-@dataclass(frozen=True)
-class MappedEvent:
-    status: str | None
-    end_reason: str = ""
-    error: CallError | None = None
-    hangup_provider: bool = False
-    talk_seconds: float | None = None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _seconds(params: Mapping[str, str]) -> float | None:
     """Duration (whole seconds on the line), else BillDuration; None when neither is a sane number."""
     for name in ("Duration", "BillDuration"):
-        seconds = _int(params.get(name))
+        seconds = int_or_none(params.get(name))
         if seconds is not None and 0 <= seconds < 10**7:
             return float(seconds)
     return None
@@ -66,7 +50,7 @@ def _seconds(params: Mapping[str, str]) -> float | None:
 def failure_error(params: Mapping[str, str]) -> CallError:
     if params.get("CallStatus") == "timeout":
         return CallError("unreachable", "The call timed out while connecting.")
-    code = _int(params.get("HangupCauseCode"))
+    code = int_or_none(params.get("HangupCauseCode"))
     cause = params.get("HangupCause", "")
     if code in HANGUP_CAUSE_ERRORS:
         error_code, message = HANGUP_CAUSE_ERRORS[code]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from calls.lifecycle import CallError, EventIn, EventSource
 from calls.models import CallStatus, EndReason
+from telephony.status_map import SIP_ERRORS, MappedEvent
 from telephony.telnyx.commands import client_state_decode
 
 PROVIDER = "telnyx"
@@ -53,19 +54,6 @@ HANGUP_CAUSES: dict[str, tuple[str, str, str, str]] = {
         "The number is not assigned",
     ),
 }
-# The SIP final response of a call that failed for another cause (`unspecified`), as Twilio's are grouped.
-SIP_ERRORS: dict[int, tuple[str, str]] = {
-    403: ("carrier_rejected", "The carrier refused the call"),
-    603: ("carrier_rejected", "The carrier declined the call"),
-    404: ("invalid_number", "The number does not exist"),
-    410: ("invalid_number", "The number is no longer in service"),
-    484: ("invalid_number", "The number is incomplete"),
-    408: ("unreachable", "The callee could not be reached in time"),
-    480: ("unreachable", "The callee is temporarily unavailable"),
-    500: ("carrier_error", "The carrier had an internal error"),
-    502: ("carrier_error", "The carrier had a gateway error"),
-    503: ("carrier_error", "The carrier is unavailable"),
-}
 
 
 class Malformed(ValueError):
@@ -86,15 +74,6 @@ class TelnyxEvent:
     def call_control_id(self) -> str:
         value = self.payload.get("call_control_id")
         return value if isinstance(value, str) else ""
-
-
-@dataclass(frozen=True)
-class MappedEvent:
-    status: str | None
-    end_reason: str = ""
-    error: CallError | None = None
-    hangup_provider: bool = False
-    talk_seconds: float | None = None
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -5,12 +5,12 @@ CallDuration, AnsweredBy) and both go through `provider_status_event`: one mappi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from calls.lifecycle import CallError, EventIn
 from calls.models import CallStatus, EndReason
+from telephony.status_map import SIP_ERRORS, MappedEvent, int_or_none
 
 TWILIO_STATUS: dict[str, str] = {
     "queued": CallStatus.INITIATING,
@@ -28,42 +28,12 @@ MAX_SEQUENCE = 2**31 - 1  # CallEvent.sequence and Call.last_sequence are 32-bit
 MACHINE_ANSWERS = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 )
-# SIP final responses a carrier gives for a failed call, grouped into the error codes clients see.
-SIP_ERRORS: dict[int, tuple[str, str]] = {
-    403: ("carrier_rejected", "The carrier refused the call"),
-    603: ("carrier_rejected", "The carrier declined the call"),
-    607: ("carrier_rejected", "The carrier rejected the call as unwanted"),
-    404: ("invalid_number", "The number does not exist"),
-    410: ("invalid_number", "The number is no longer in service"),
-    484: ("invalid_number", "The number is incomplete"),
-    408: ("unreachable", "The callee could not be reached in time"),
-    480: ("unreachable", "The callee is temporarily unavailable"),
-    500: ("carrier_error", "The carrier had an internal error"),
-    502: ("carrier_error", "The carrier had a gateway error"),
-    503: ("carrier_error", "The carrier is unavailable"),
-}
-
-
-@dataclass(frozen=True)
-class MappedEvent:
-    status: str | None
-    end_reason: str = ""
-    error: CallError | None = None
-    hangup_provider: bool = False
-    talk_seconds: float | None = None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _sequence(value: str | None) -> int | None:
     """Twilio numbers the callbacks of a call 0, 1, 2, …; a value that is not such a number is left out
     (it stays in the stored payload) and the event is ordered by its status alone."""
-    sequence = _int(value)
+    sequence = int_or_none(value)
     return sequence if sequence is not None and 0 <= sequence <= MAX_SEQUENCE else None
 
 
@@ -96,7 +66,7 @@ def failure_error(params: Mapping[str, str]) -> CallError:
         return CallError(
             f"twilio_{params['ErrorCode']}", params.get("ErrorMessage") or "Twilio reported an error."
         )
-    sip = _int(params.get("SipResponseCode"))
+    sip = int_or_none(params.get("SipResponseCode"))
     if sip in SIP_ERRORS:
         code, message = SIP_ERRORS[sip]
         return CallError(code, f"{message} (SIP {sip}).")
@@ -155,7 +125,7 @@ def provider_status_event(
         occurred_at=_timestamp(params.get("Timestamp")),
         end_reason=mapped.end_reason,
         error=mapped.error,
-        sip_response_code=_int(params.get("SipResponseCode")),
+        sip_response_code=int_or_none(params.get("SipResponseCode")),
         talk_seconds=mapped.talk_seconds,
         hangup_provider=mapped.hangup_provider,
     )

@@ -64,7 +64,7 @@ def test_every_pbx_snippet_names_this_number_and_the_gateway_domain(client, alic
     assert f'&lt;param name="proxy" value="{DOMAIN}"/&gt;' in freeswitch
     assert f'data="sofia/gateway/wordcab/{SIP_NUMBER}"' in freeswitch
     assert f"exten => {SIP_NUMBER},1,Dial(PJSIP/{SIP_NUMBER}@wordcab-gateway)" in snippet(page, "asterisk")
-    assert "js/sip.js" in page
+    assert "js/copy_buttons.js" in page
 
 
 @pytest.mark.django_db

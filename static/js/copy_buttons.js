@@ -1,5 +1,6 @@
-/* Copy buttons of the Webhooks page: <button data-copy="ID"> copies the text of the element #ID (the
-   new endpoint's secret, templates/webhooks/list.html) and says so on the button for a moment. */
+/* Copy buttons: <button data-copy="ID"> copies the text of the element #ID (a SIP number's PBX snippets,
+   templates/telephony/sip_pbx.html; a new webhook endpoint's secret, templates/webhooks/list.html) and
+   says so on the button for a moment. */
 (function () {
   "use strict";
 
