@@ -18,12 +18,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncHour
 from django.utils import timezone
 
 from analytics.models import CallDaily, CallHourly, RollupWatermark
 from calls.models import Call, CallStatus, Direction, EndReason
+from wordcab_admin.kernel.sql_time import SecondsBetween
 
 WATERMARK = "calls"
 SAFETY_MARGIN = timedelta(minutes=5)
@@ -40,29 +41,6 @@ CONNECTED = (
     & (Q(status=CallStatus.COMPLETED) | Q(answered_at__isnull=False))
 )
 TALK_KNOWN = Q(answered_at__isnull=False, ended_at__isnull=False)
-
-
-class SecondsBetween(Func):
-    """Seconds from one datetime column to another, computed by the database, as a float: the rollup inserts
-    its sums with INSERT … SELECT, so no Python touches a row. (live/metrics.py has its twin; analytics stand
-    below live.)"""
-
-    output_field = FloatField()
-
-    def __init__(self, start: str, end: str) -> None:
-        super().__init__(F(start), F(end))
-
-    def as_sqlite(self, compiler, connection, **extra):
-        (start, start_params), (end, end_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return f"((julianday({end}) - julianday({start})) * 86400.0)", [*end_params, *start_params]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        (start, start_params), (end, end_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))::float8", [*end_params, *start_params]
 
 
 TALK = SecondsBetween("answered_at", "ended_at")

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, FloatField, Func, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.http import QueryDict
 from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, CallStatus, Direction, EndReason
 from campaigns.models import Campaign, CampaignStatus, Contact, ContactStatus
+from wordcab_admin.kernel.sql_time import SecondsBetween
 
 MAX_PERIOD_DAYS = 92
 AGENT_ROWS = 50
@@ -118,27 +119,6 @@ def _preset(key: str, today: date) -> Period:
 
 
 # --- the numbers --------------------------------------------------------------------------------------------
-
-
-class SecondsBetween(Func):
-    """Seconds from one datetime column to another, computed by the database (no Python callback per row)."""
-
-    output_field = FloatField()
-
-    def __init__(self, start: str, end: str) -> None:
-        super().__init__(F(start), F(end))
-
-    def as_sqlite(self, compiler, connection, **extra):
-        (start, start_params), (end, end_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return f"((julianday({end}) - julianday({start})) * 86400.0)", [*end_params, *start_params]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        (start, start_params), (end, end_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))", [*end_params, *start_params]
 
 
 TALK = SecondsBetween("answered_at", "ended_at")  # NULL unless answered and ended: SUM and COUNT skip it
