@@ -92,7 +92,7 @@ def test_every_menu_item_is_reachable_at_phone_width_by_touch_and_by_keyboard(
     page.goto(f"{live_asgi_url}/calls/")
     links = page.locator(NAV_LINKS)
     hrefs = links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert len(hrefs) == 11  # an admin's menu: every section, the compliance ones, analytics and webhooks included
+    assert len(hrefs) == 11  # an admin's menu: every section, analytics and webhooks included
     expect(links.first).to_be_hidden()  # folded behind ☰
     page.locator("label.nav-toggle-label").click()
     for i in range(len(hrefs)):

@@ -107,4 +107,6 @@ def test_the_demo_runtime_transcribes_its_own_lines_and_the_callers_speech(celer
     assert caller_line.start == pytest.approx(1.0, abs=0.3)  # one second of silence, then the caller
     assert caller_line.end == pytest.approx(1.0 + len(caller_speech) / 8000, abs=0.5)
     heard = set(caller_line.text.split())
-    assert len(heard & {"i", "would", "like", "book", "appointment", "tuesday", "morning"}) >= 3, caller_line.text
+    assert len(heard & {"i", "would", "like", "book", "appointment", "tuesday", "morning"}) >= 3, (
+        caller_line.text
+    )
