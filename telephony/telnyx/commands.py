@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
-from telnyx import APIConnectionError, APIStatusError, Telnyx
 
 from calls.models import Call
 from calls.providers import ProviderRejected, ProviderUnavailable
@@ -21,10 +21,30 @@ from calls.services import call_stream_token_issue
 from telephony.credentials import credential
 from wordcab_admin.kernel.public_url import public_url
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from telnyx import APIStatusError, Telnyx
+
 WEBHOOK_PATH = "/v1/telnyx/webhook"
 MEDIA_STREAM_PATH = "/v1/media/telnyx"
 HTTP_TIMEOUT_SECONDS = 10
 CALL_ALREADY_ENDED = "90018"  # Telnyx's error code for a command on a call that has hung up
+
+
+def sdk() -> ModuleType:
+    """The telnyx package, imported when first used: importing it takes over a second (it loads a type for
+    every object of Telnyx's API), which every Django process would otherwise pay when it starts (each
+    worker, each manage.py, each test server) whether or not it ever talks to Telnyx."""
+    import telnyx
+
+    return telnyx
+
+
+def translated_errors() -> tuple[type[Exception], ...]:
+    """The SDK's errors that `translate` turns into ours (an `except` clause evaluates it only when an
+    exception is on its way, so the SDK is imported by then)."""
+    return (sdk().APIStatusError, sdk().APIConnectionError)
 
 
 def telnyx_client() -> Telnyx:
@@ -33,7 +53,7 @@ def telnyx_client() -> Telnyx:
     api_key = credential("telnyx", "api_key")
     if not api_key:
         raise ProviderRejected("provider_not_configured", "Telnyx is not configured: set TELNYX_API_KEY.")
-    return Telnyx(
+    return sdk().Telnyx(
         api_key=api_key,
         base_url=settings.TELNYX_API_BASE_URL or None,
         timeout=HTTP_TIMEOUT_SECONDS,
@@ -107,7 +127,7 @@ def _error_detail(exc: APIStatusError) -> str:
 
 def translate(exc: Exception, action: str) -> Exception:
     """5xx, 429 and the network: try again later. Any other refusal is for good."""
-    if isinstance(exc, APIStatusError):
+    if isinstance(exc, sdk().APIStatusError):
         if exc.status_code >= 500 or exc.status_code == 429:
             return ProviderUnavailable(f"Telnyx {action}: HTTP {exc.status_code}")
         return ProviderRejected(
@@ -115,6 +135,3 @@ def translate(exc: Exception, action: str) -> Exception:
             _error_detail(exc) or f"Telnyx refused to {action} (HTTP {exc.status_code}).",
         )
     return ProviderUnavailable(f"Telnyx {action}: {exc}")
-
-
-TRANSLATED = (APIStatusError, APIConnectionError)

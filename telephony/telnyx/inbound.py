@@ -16,12 +16,12 @@ from calls.providers import ProviderRejected
 from calls.services import inbound_call_record
 from telephony.inbound import CANNOT_CONNECT, agent_for_number, sip_user
 from telephony.telnyx.commands import (
-    TRANSLATED,
     call_client_state,
     client_state_encode,
     stream_options,
     telnyx_client,
     translate,
+    translated_errors,
 )
 from telephony.telnyx.status import TelnyxEvent
 
@@ -49,7 +49,7 @@ def _command(action: str, call_control_id: str, **options) -> None:
     client = telnyx_client()
     try:
         getattr(client.calls.actions, action)(call_control_id, **options)
-    except TRANSLATED as exc:
+    except translated_errors() as exc:
         failure = translate(exc, action)
         if isinstance(failure, ProviderRejected):
             log.warning("Telnyx refused to %s call %s: %s", action, call_control_id, failure.message)

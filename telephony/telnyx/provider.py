@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import logging
 
-from telnyx import APIConnectionError, APIStatusError
-
 from calls.models import Call, Direction
 from calls.providers import CredentialField, ProviderRejected, TelephonyProvider
 from telephony.credentials import credential
 from telephony.telnyx.commands import (
     CALL_ALREADY_ENDED,
-    TRANSLATED,
     call_client_state,
     error_code,
+    sdk,
     stream_options,
     telnyx_client,
     translate,
+    translated_errors,
     webhook_url,
 )
 
@@ -61,7 +60,7 @@ class TelnyxProvider(TelephonyProvider):
                 stream_bidirectional_sampling_rate=8000,
                 **stream_options(call),
             )
-        except TRANSLATED as exc:
+        except translated_errors() as exc:
             raise translate(exc, "place the call") from exc
         return dialed.data.call_control_id
 
@@ -71,12 +70,12 @@ class TelnyxProvider(TelephonyProvider):
         client = telnyx_client()
         try:
             client.calls.actions.hangup(call.provider_call_id)
-        except APIStatusError as exc:
+        except sdk().APIStatusError as exc:
             if exc.status_code == 404 or error_code(exc) == CALL_ALREADY_ENDED:
                 log.info("Telnyx call %s has already ended", call.provider_call_id)
                 return
             raise translate(exc, "hang up") from exc
-        except APIConnectionError as exc:
+        except sdk().APIConnectionError as exc:
             raise translate(exc, "hang up") from exc
 
     def not_configured(self) -> str:
