@@ -17,6 +17,7 @@ class EventResult(StrEnum):
     APPLIED = "applied"  # the event moved the call
     KNOWN = "known"  # ignored, as expected: a repeat, or news the call had already gone past
     SURPRISE = "surprise"  # ignored, and worth a look
+    SUPERVISOR = "supervisor"  # a supervisor listened, whispered, barged in or took over (live/listen.py)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ ALREADY_ENDED = "the call had already ended ("
 
 def event_entry(event: CallEvent) -> TimelineEntry:
     """How the timeline shows `event`."""
+    if event.source == "supervisor":  # not a status: who joined the call, and how
+        return TimelineEntry(event, EventResult.SUPERVISOR, str((event.payload or {}).get("note", "")))
     if event.applied:
         return TimelineEntry(event, EventResult.APPLIED, "applied")
     reason = event.ignored_reason

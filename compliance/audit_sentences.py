@@ -355,6 +355,37 @@ def _call_hung_up(e: AuditEvent, n: Names) -> Sentence:
     return "{actor} hung up {call}", {"call": _call(e.object_id)}
 
 
+def _call_listen_started(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} started listening to {call}", {"call": _call(e.object_id)}
+
+
+def _call_listen_stopped(e: AuditEvent, n: Names) -> Sentence:
+    after = _dict(e.after)
+    return "{actor} listened to {call} for {seconds} s", {
+        "call": _call(e.object_id),
+        "seconds": str(after.get("seconds", "?")),
+    }
+
+
+def _call_whispered(e: AuditEvent, n: Names) -> Sentence:
+    return "{actor} whispered to the agent of {call}: “{text}”", {
+        "call": _call(e.object_id),
+        "text": str(_dict(e.after).get("text", "")),
+    }
+
+
+SUPERVISOR_MODES = {
+    "barge": "{actor} barged in on {call}",
+    "takeover": "{actor} took {call} over from its agent",
+    "whisper-audio": "{actor} started whispering to the agent of {call} by voice",
+}
+
+
+def _call_supervisor_mode(e: AuditEvent, n: Names) -> Sentence:
+    mode = str(_dict(e.after).get("mode", ""))
+    return SUPERVISOR_MODES.get(mode, "{actor} handed {call} back to its agent"), {"call": _call(e.object_id)}
+
+
 def _recording_played(e: AuditEvent, n: Names) -> Sentence:
     return "{actor} played the recording of {call}", {"call": _call(e.object_id)}
 
@@ -564,6 +595,10 @@ SENTENCES: dict[str, Callable[[AuditEvent, Names], Sentence]] = {
     "do_not_call.imported": _dnc_imported,
     "call.placed": _call_placed,
     "call.hung_up": _call_hung_up,
+    "call.listen_started": _call_listen_started,
+    "call.listen_stopped": _call_listen_stopped,
+    "call.whispered": _call_whispered,
+    "call.supervisor_mode": _call_supervisor_mode,
     "recording.played": _recording_played,
     "recording.downloaded": _recording_downloaded,
     "recording.deleted": _recording_deleted,

@@ -31,6 +31,7 @@ from calls.services import StreamRefused, call_stream_claim
 from compliance.openers import CONSENT_MARK, opener_audio
 from compliance.tts import SpeechUnavailable
 from recordings import services as recordings
+from telephony.media.supervision import CallSupervision
 from telephony.runtime import AgentRuntime, CallInfo, runtime_for
 from wordcab_admin.kernel.fastpath.db_threads import run_db_batched
 
@@ -200,6 +201,7 @@ class MediaSession:
         self.finished = False  # nothing more goes out or comes in
         self._done = False  # finish() ran
         self.opener_sent = False
+        self.supervision: CallSupervision | None = None  # supervisors listening, whispering, barging in
 
     @property
     def started(self) -> bool:
@@ -231,6 +233,10 @@ class MediaSession:
             return False
         self.stream_sid, self.begun = stream_sid, begun
         self.spool = begun.spool
+        self.supervision = CallSupervision(
+            call_id=begun.call_public_id, send_to_caller=self._to_caller, guidance=self._guidance
+        )
+        self.supervision.start(send_mark=self._mark_to_caller)
         if begun.opener:
             await self.send_audio(begun.opener)
             await self.send_mark(CONSENT_MARK)
@@ -245,6 +251,8 @@ class MediaSession:
         """The caller's audio (`at_sample`: where it starts in the call, when the carrier says)."""
         if self.spool is not None:
             self.spool.add_caller(ulaw, at_sample=at_sample)
+        if self.supervision is not None:  # listeners' copy, and a supervisor's audio for this tick
+            ulaw = await self.supervision.caller_frame(ulaw)
         await self._runtime("audio", ulaw)
 
     async def mark_played(self, name: str) -> None:
@@ -264,6 +272,8 @@ class MediaSession:
         self.finished = True
         await self._runtime("stop")
         self.runtime = None
+        if self.supervision is not None:
+            await self.supervision.stop()
         if self.begun is None:
             return
         await database_sync_to_async(stream_end)(
@@ -278,15 +288,34 @@ class MediaSession:
     async def send_audio(self, ulaw: bytes) -> None:
         if self.finished:
             return
+        if self.supervision is not None and self.supervision.agent_sent(ulaw):
+            return  # held for a barge's mix, or muted by a take-over
+        await self._to_caller(ulaw)
+
+    async def _to_caller(self, ulaw: bytes) -> None:
+        """Audio the caller hears: the carrier's stream, and the recording (when the call records)."""
+        if self.finished:
+            return
         await self.transport.send_frames(ulaw)
         if self.spool is not None:
             self.spool.add_agent(ulaw)
 
     async def send_mark(self, name: str) -> None:
+        if self.supervision is not None and self.supervision.agent_mark(name):
+            return  # behind the runtime's audio held for a barge's mix
+        await self._mark_to_caller(name)
+
+    async def _mark_to_caller(self, name: str) -> None:
         if not self.finished:
             await self.transport.send_mark(name)
 
+    async def _guidance(self, text: str) -> None:
+        """A supervisor's whisper: to the runtime only, never the caller."""
+        await self._runtime("guidance", text)
+
     async def clear(self) -> None:
+        if self.supervision is not None:
+            self.supervision.agent_cleared()
         if not self.finished:
             await self.transport.send_clear()
             if self.spool is not None:

@@ -100,6 +100,11 @@ class AgentRuntime:
     async def stop(self) -> None:
         """The stream ended; release what you hold."""
 
+    async def guidance(self, text: str) -> None:
+        """A supervisor's whisper ("offer the Tuesday slot"), for the agent only: the caller never hears
+        it (docs/supervise.md). A runtime with a language model adds it to its context; this one logs it."""
+        log.info("call %s: a supervisor whispered: %s", self.call.call_id, text)
+
     # --- what a runtime reports (call these; no need to override them) -----------------------------------
 
     async def opt_out(self, *, said: str = "") -> DoNotCall | None:

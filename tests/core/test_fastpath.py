@@ -10,6 +10,7 @@ tests/recordings/test_recording_api.py); the batches on the database threads
 (tests/core/test_hot_db_threads.py, tests/calls/test_event_batches.py)."""
 
 import asyncio
+import contextlib
 import threading
 import uuid
 import warnings
@@ -50,7 +51,7 @@ from wordcab_admin.kernel.fastpath.asgi_streaming import streaming_response
 from wordcab_admin.kernel.fastpath.async_middleware import MessageMiddleware
 from wordcab_admin.kernel.fastpath.bulk_insert import rows_insert
 from wordcab_admin.kernel.fastpath.db_threads import db_threads_stop, run_db_batched
-from wordcab_admin.kernel.fastpath.layer_receive import receive_many
+from wordcab_admin.kernel.fastpath.layer_receive import raise_if_cancelling, receive_many
 from wordcab_admin.kernel.fastpath.static_files import AsyncCapableWhiteNoiseMiddleware
 
 ASYNC_MIDDLEWARE = "wordcab_admin/kernel/fastpath/async_middleware.py"
@@ -396,6 +397,64 @@ def test_receive_many_on_an_empty_channel_blocks_until_a_group_message_arrives(r
     with pinned(LAYER_RECEIVE_WHY):
         received = asyncio.run(scenario())
     assert received == [{"type": "live.events", "events": [3]}], LAYER_RECEIVE_WHY
+
+
+def test_a_reader_loop_whose_cancel_was_swallowed_below_it_still_ends_cancelled(redis_layer):
+    """redis-py was seen to swallow a cancel that landed mid-read and go back to its blocking pop: the
+    supervision hub then looped for good and `asyncio.run` never returned (tests hung at random). A reader
+    loop checks `raise_if_cancelling` each turn, and its pop is bounded by `block_seconds`."""
+    layer = redis_layer
+    channel = f"supervise.process.{uuid.uuid4().hex}"
+    turns = 0
+
+    async def reader() -> None:
+        nonlocal turns
+        while True:
+            raise_if_cancelling()
+            turns += 1
+            # What the library below did: the cancel is lost, the task is still "cancelling".
+            with contextlib.suppress(asyncio.CancelledError):
+                await receive_many(layer, channel, block_seconds=0.2)
+
+    async def scenario() -> tuple[bool, float]:
+        try:
+            task = asyncio.create_task(reader())
+            await asyncio.sleep(0.3)
+            cancelled_at = asyncio.get_running_loop().time()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 5)
+            return task.cancelled(), asyncio.get_running_loop().time() - cancelled_at
+        finally:
+            await layer.flush()
+
+    ended_cancelled, took = asyncio.run(scenario())
+    assert ended_cancelled
+    assert took < 1.0  # one bounded pop at most, never the layer's 5 s nor forever
+    assert turns >= 2  # the empty pops returned after block_seconds, and the loop went round
+
+
+def test_an_error_out_of_a_cancelled_command_is_raised_as_the_cancel():
+    async def scenario() -> bool:
+        async def retrying() -> None:
+            while True:
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError as cancel:
+                    error = ConnectionError("Connection closed by server.")  # how redis-py may answer it
+                    try:
+                        raise error from cancel
+                    except Exception as exc:  # noqa: BLE001 -- the retry loop's catch-all under test
+                        raise_if_cancelling(exc)
+
+        task = asyncio.create_task(retrying())
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)
+        return task.cancelled()
+
+    assert asyncio.run(scenario())
 
 
 # --- calls/lifecycle_sql.py: partial related rows attached to the locked calls ------------------------------

@@ -227,6 +227,9 @@ DJANGO_ADMIN_ROUTES = {GET: NO_ONE}
 # Every websocket route of wordcab_admin/routing.py.
 WEBSOCKETS: dict[str, frozenset] = {
     "ws/calls": ANY_ROLE,  # closed with 4401 signed out, 4403 without a role that may view
+    # A supervisor on a live call: walked with a dummy call id, so refused (4404) for everyone; its roles
+    # (listen: playback; whisper, barge, take over: operate) are in tests/live/test_supervise.py.
+    "ws/calls/<str:call_id>/supervise": NO_ONE,
     "v1/media/twilio": NO_ONE,  # the carrier's media stream: refused without its signature, whoever asks
     "v1/media/plivo": NO_ONE,  # refused without an agent_id; a stream starts only with its single-use token
     "v1/media/telnyx": NO_ONE,  # refused without the single-use stream token we handed Telnyx
