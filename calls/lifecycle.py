@@ -73,7 +73,14 @@ class CallError:
     message: str
 
 
-def _ignored_because(call: Call, status: str | None, sequence: int | None, event_id: str, source: str) -> str:
+def _ignored_because(
+    call: Call,
+    status: str | None,
+    sequence: int | None,
+    event_id: str,
+    source: str,
+    applied_before: set[tuple[int, str]],
+) -> str:
     if call.status in _TERMINAL:
         return f"the call had already ended ({call.status})"
     if status is None:
@@ -82,11 +89,7 @@ def _ignored_because(call: Call, status: str | None, sequence: int | None, event
         if sequence == call.last_sequence:
             return f"duplicate: sequence {sequence} was already applied"
         return f"out of order: sequence {sequence} arrived after {call.last_sequence}"
-    if (
-        sequence is None
-        and event_id
-        and CallEvent.objects.filter(call=call, provider_event_id=event_id, applied=True).exists()
-    ):
+    if sequence is None and event_id and (call.pk, event_id) in applied_before:
         return f"duplicate: event {event_id} was already applied"
     if status == call.status:
         return f"duplicate: the call is already {status}"
@@ -151,7 +154,7 @@ def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
     try:
         with transaction.atomic():
             calls = calls_lock(events)
-            recorder = _Recorder()
+            recorder = _Recorder(applied_before=_applied_event_ids(events, calls))
             results: list[CallEvent | DomainError] = []
             for incoming in events:
                 call = calls.get(incoming.call_key)
@@ -166,6 +169,27 @@ def call_events_apply(events: list[EventIn]) -> list[CallEvent | DomainError]:
             raise
         log.exception("a batch of %d call events failed; applying them one at a time", len(events))
         return [_apply_alone(incoming) for incoming in events]
+
+
+def _applied_event_ids(events: list[EventIn], calls: dict[tuple, Call]) -> set[tuple[int, str]]:
+    """(call pk, event id) of the events already applied among those the batch may repeat: the ones
+    known by their event id alone (no sequence number, e.g. a media stream's start). One query for the
+    batch, none when no event needs it, rather than one per event."""
+    wanted = {
+        (call.pk, incoming.event_id)
+        for incoming in events
+        if incoming.sequence is None
+        and incoming.event_id
+        and (call := calls.get(incoming.call_key)) is not None
+    }
+    if not wanted:
+        return set()
+    stored = CallEvent.objects.filter(
+        call_id__in={pk for pk, _ in wanted},
+        provider_event_id__in={event_id for _, event_id in wanted},
+        applied=True,
+    ).values_list("call_id", "provider_event_id")
+    return set(stored) & wanted
 
 
 def _apply_one(incoming: EventIn) -> CallEvent:
@@ -188,8 +212,9 @@ class _Recorder:
     each changed call in one update, the live snapshots (one per applied transition, in order) announced
     after commit. The only place that moves a call."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, applied_before: set[tuple[int, str]]) -> None:
         self.now = timezone.now()
+        self.applied_before = applied_before  # (call pk, event id) applied by earlier batches
         self.events: list[CallEvent] = []
         self.changed: dict[int, Call] = {}
         self.snapshots: list[dict] = []
@@ -199,7 +224,12 @@ class _Recorder:
 
     def record(self, call: Call, incoming: EventIn) -> CallEvent:
         reason = _ignored_because(
-            call, incoming.status, incoming.sequence, incoming.event_id, incoming.source
+            call,
+            incoming.status,
+            incoming.sequence,
+            incoming.event_id,
+            incoming.source,
+            self.applied_before,
         )
         if not reason and incoming.event_id and (call.pk, incoming.event_id) in self.applied_event_ids:
             reason = f"duplicate: event {incoming.event_id} was already applied"
@@ -376,15 +406,23 @@ def call_stream_started(
 ) -> CallEvent:
     """The media stream of the call started: the callee is talking to the agent (→ in_progress)."""
     return _apply_one(
-        EventIn(
-            public_id=public_id,
-            status=CallStatus.IN_PROGRESS,
-            source=EventSource.MEDIA_STREAM,
-            provider_status="stream-start",
-            event_id=f"stream-start:{stream_sid}" if stream_sid else "",
-            payload={"stream_sid": stream_sid},
-            occurred_at=occurred_at,
-        )
+        stream_started_event(public_id=public_id, stream_sid=stream_sid, occurred_at=occurred_at)
+    )
+
+
+def stream_started_event(
+    *, public_id: str, stream_sid: str = "", occurred_at: datetime | None = None
+) -> EventIn:
+    """call_stream_started's event, for streams that start together: their events are applied in one
+    call_events_apply (one lock, one insert, one write for the batch)."""
+    return EventIn(
+        public_id=public_id,
+        status=CallStatus.IN_PROGRESS,
+        source=EventSource.MEDIA_STREAM,
+        provider_status="stream-start",
+        event_id=f"stream-start:{stream_sid}" if stream_sid else "",
+        payload={"stream_sid": stream_sid},
+        occurred_at=occurred_at,
     )
 
 

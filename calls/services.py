@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, PhoneNumber, Provider
@@ -552,15 +552,7 @@ def call_stream_claim(*, call: Call, token: str, now: datetime | None = None) ->
     `initiating` until their stream starts), have no stream yet, and `token` must be the one issued last.
     The token is consumed by one conditional UPDATE, so of two streams racing with it only one starts.
     Raises StreamRefused (nothing written) otherwise. `call` is the caller's read: the UPDATE decides."""
-    if call.status not in CallStatus.active():
-        raise StreamRefused(f"the call has ended ({call.status})")
-    if call.stream_started_at is not None:
-        raise StreamRefused("the call already has a stream")
-    if not token:
-        raise StreamRefused("no stream token")
-    digest = stream_token_digest(token)
-    if not call.stream_token_hash or not hmac.compare_digest(digest, call.stream_token_hash):
-        raise StreamRefused("wrong or stale stream token")
+    digest = call_stream_claim_check(call=call, token=token)
     claimed = Call.objects.filter(
         pk=call.pk,
         agent_id=call.agent_id,
@@ -570,6 +562,45 @@ def call_stream_claim(*, call: Call, token: str, now: datetime | None = None) ->
     ).update(stream_token_hash="", stream_started_at=now or timezone.now())
     if not claimed:
         raise StreamRefused("the token was used or replaced, or the call ended, meanwhile")
+
+
+def call_stream_claim_check(*, call: Call, token: str) -> str:
+    """The checks of call_stream_claim on the caller's read of `call`, without writing: StreamRefused
+    raised (saying why), else the token's digest, for the conditional UPDATE that consumes it."""
+    if call.status not in CallStatus.active():
+        raise StreamRefused(f"the call has ended ({call.status})")
+    if call.stream_started_at is not None:
+        raise StreamRefused("the call already has a stream")
+    if not token:
+        raise StreamRefused("no stream token")
+    digest = stream_token_digest(token)
+    if not call.stream_token_hash or not hmac.compare_digest(digest, call.stream_token_hash):
+        raise StreamRefused("wrong or stale stream token")
+    return digest
+
+
+class StreamClaimsRaced(Exception):
+    """Some stream claims of a batch found their call changed since it was judged (another writer got
+    there first): the batch is rolled back and its streams must be judged one by one."""
+
+
+def calls_stream_claim(*, claims: Sequence[tuple[Call, str]], now: datetime | None = None) -> None:
+    """Consume the tokens of calls judged by call_stream_claim_check (each `(call, digest)`; the calls
+    locked by the caller, so none can change meanwhile) with one conditional UPDATE: each row is matched
+    by its own token digest, active, without a stream, so a token is still consumed at most once. If any
+    claim is not taken, raises StreamClaimsRaced, having written what the caller's rollback undoes."""
+    if not claims:
+        return
+    matching = Q()
+    for call, digest in claims:
+        matching |= Q(pk=call.pk, agent_id=call.agent_id, stream_token_hash=digest)
+    claimed = (
+        Call.objects.filter(matching)
+        .filter(status__in=CallStatus.active(), stream_started_at__isnull=True)
+        .update(stream_token_hash="", stream_started_at=now or timezone.now())
+    )
+    if claimed != len(claims):
+        raise StreamClaimsRaced(f"{len(claims) - claimed} of {len(claims)} stream claims lost a race")
 
 
 def call_place_enqueue(*, call_id: int) -> None:

@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,6 +276,12 @@ class RecordingSpool:
         if self._spool is not None:
             self._spool.clear_agent()
 
+    def discard(self) -> None:
+        """Drop the spool and its file: the start it was opened for was rolled back (nothing to upload)."""
+        if self._spool is not None:
+            self._spool.discard()
+        self._spool = None
+
     def close(self) -> None:
         if self._spool is not None:
             with self._or_give_up("written"):
@@ -326,6 +332,26 @@ def recording_start(*, call: Call, start_over: bool = False) -> Recording | None
         return recording
     log.warning("call %s already has a recording (%s); not recording again", call, recording.status)
     return None
+
+
+def recordings_start(*, calls: Sequence[Call]) -> dict[int, Recording | None]:
+    """recording_start for calls that start together (a burst of media streams), by call pk: the missing
+    Recording rows made by one insert, after one read of which calls already have one (those get None,
+    as alone). A row made meanwhile by another writer fails the insert (one recording a call): the caller's
+    transaction then rolls back, to start its calls one by one."""
+    existing = dict(Recording.objects.filter(call__in=calls).values_list("call_id", "status"))
+    for call in calls:
+        if call.pk in existing:
+            log.warning("call %s already has a recording (%s); not recording again", call, existing[call.pk])
+    new = [
+        Recording(call=call, status=RecordingStatus.RECORDING, local_path=str(spool_path_for(call)))
+        for call in calls
+        if call.pk not in existing
+    ]
+    Recording.objects.bulk_create(new)
+    started: dict[int, Recording | None] = dict.fromkeys(existing)
+    started.update({recording.call_id: recording for recording in new})
+    return started
 
 
 def _recording_restart(recording: Recording, *, spool_path: str) -> bool:

@@ -313,8 +313,14 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # socket_timeout above channels-redis's 5 s blocking pop: redis-py's default (5 s) races it and the
-        # receive fails with "Timeout reading" every idle 5 s.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 5000, "expiry": 30},
+        # receive fails with "Timeout reading" every idle 5 s. max_connections: redis-py's asyncio pool
+        # holds 100 by default and refuses ("Too many connections") rather than waits beyond; 200 media
+        # streams starting at once (bench_media) each join their call's supervision group.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
+            "capacity": 5000,
+            "expiry": 30,
+        },
     }
 }
 

@@ -17,20 +17,24 @@ The transport (`MediaTransport`) only puts audio, marks and clears on its own wi
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 from channels.db import database_sync_to_async
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from calls import lifecycle
-from calls.consent import call_consent_delivered, call_opener_snapshot
+from calls.consent import call_consent_delivered, call_opener_snapshot, calls_opener_snapshot
 from calls.models import Call
-from calls.services import StreamRefused, call_stream_claim
+from calls.services import StreamRefused, call_stream_claim, call_stream_claim_check, calls_stream_claim
 from compliance.openers import CONSENT_MARK, opener_audio
 from compliance.tts import SpeechUnavailable
 from recordings import services as recordings
+from recordings.models import Recording
 from telephony.media.supervision import CallSupervision
 from telephony.runtime import AgentRuntime, CallInfo, runtime_for
 from wordcab_admin.kernel.fastpath.db_threads import run_db_batched
@@ -96,6 +100,15 @@ def _call_find(*, call_id: str, provider: str, provider_call_id: str) -> Call | 
     return call
 
 
+def _call_of_agent(call: Call | None, *, agent_id: str) -> Call:
+    """The call a stream names, if it is there and the stream's agent owns it; else StreamRefused."""
+    if call is None:
+        raise StreamRefused("no such call")
+    if call.agent.public_id != agent_id:
+        raise StreamRefused(f"the call {call.public_id} belongs to another agent")
+    return call
+
+
 def stream_begin(
     *,
     call_id: str,
@@ -108,11 +121,8 @@ def stream_begin(
     """The call behind a stream: found by our id (or the provider's call id), owned by the stream's agent,
     and claimed with its single-use stream token. Raises StreamRefused, having written nothing, when the
     stream may not start."""
-    call = _call_find(call_id=call_id, provider=provider, provider_call_id=call_sid)
-    if call is None:
-        raise StreamRefused("no such call")
-    if call.agent.public_id != agent_id:
-        raise StreamRefused(f"the call {call.public_id} belongs to another agent")
+    found = _call_find(call_id=call_id, provider=provider, provider_call_id=call_sid)
+    call = _call_of_agent(found, agent_id=agent_id)
     # One commit for the claim and the three writes (starts are serialized per process); a refused claim
     # raises before anything is written.
     with transaction.atomic():
@@ -120,12 +130,22 @@ def stream_begin(
         lifecycle.call_stream_started(public_id=call.public_id, stream_sid=stream_sid)
         snapshot = call_opener_snapshot(call=call)
         recording = recordings.recording_start(call=call) if call.record else None
-    opener = None
-    if snapshot:
-        try:
-            opener = opener_audio(snapshot)
-        except SpeechUnavailable:
-            log.exception("call %s: the consent opener cannot be played", call)
+    return _stream_start(call, opener=_opener_playable(snapshot, call=call), recording=recording)
+
+
+def _opener_playable(snapshot: dict | None, *, call: Call) -> bytes | None:
+    """The snapshotted opener's audio, or None when there is none or it cannot be spoken (logged)."""
+    if not snapshot:
+        return None
+    try:
+        return opener_audio(snapshot)
+    except SpeechUnavailable:
+        log.exception("call %s: the consent opener cannot be played", call)
+        return None
+
+
+def _stream_start(call: Call, *, opener: bytes | None, recording: Recording | None) -> StreamStart:
+    """What the stream needs of its started call, whichever way it started (alone or in a batch)."""
     info = CallInfo(
         call_id=call.public_id,
         agent_id=call.agent.public_id,
@@ -148,29 +168,145 @@ def stream_begin(
 
 def streams_begin(requests: list[StreamRequest]) -> list[StreamStart | Exception]:
     """Streams that start together (a campaign's calls answered in the same second), on a long-lived
-    database thread (wordcab_admin/kernel/fastpath/db_threads.py): each one as stream_begin alone would,
-    in a savepoint of its own, with its recording's spool opened; up to STARTS_PER_COMMIT share one
-    commit. One result per request, in order: its StreamStart, or the exception it earned (raised to that
-    stream only). Every frame of a stream waits for its start, and bench_media starts 200 at once: each
-    on a fresh connection with its own commit (database_sync_to_async) took ~15 ms of a loaded machine,
-    most of it the ~20 queries of the claim, lifecycle, opener and recording, which this does not cut."""
+    database thread (wordcab_admin/kernel/fastpath/db_threads.py), each with the outcome it would have
+    alone, up to STARTS_PER_COMMIT in one commit. One result per request, in order: its StreamStart (its
+    recording's spool opened), or the exception it earned (raised to that stream only).
+
+    Every frame of a stream waits for its start, and bench_media starts 200 at once: one by one, each
+    start cost 21 queries (find, claim, lifecycle, opener, recording), so 200 took ~3 s. Together, a
+    batch takes 16 whatever its size (a few more for each further agent, jurisdiction or opener:
+    _streams_begin_together). Should the batch fail as a whole, it is rolled back and its starts made
+    again one at a time, as before, so one bad start fails alone."""
     results: list[StreamStart | Exception] = []
     for first in range(0, len(requests), STARTS_PER_COMMIT):
-        with transaction.atomic():
-            results.extend(
-                _stream_begin_alone(request) for request in requests[first : first + STARTS_PER_COMMIT]
-            )
+        batch = requests[first : first + STARTS_PER_COMMIT]
+        try:
+            results.extend(_streams_begin_together(batch))
+        except Exception:  # noqa: BLE001 -- rolled back whole; each start is made again on its own
+            log.exception("%d stream starts failed together; starting them one at a time", len(batch))
+            with transaction.atomic():
+                results.extend(_stream_begin_alone(request) for request in batch)
     return results
+
+
+def _streams_begin_together(requests: list[StreamRequest]) -> list[StreamStart | Exception]:
+    """stream_begin for each request, in one transaction with a number of queries that does not grow
+    with the batch: the calls found and locked in one read (primary-key order, as call_events_apply
+    locks), judged in Python, claimed by one conditional UPDATE, their openers snapshotted per distinct
+    opener, their stream-start events applied by one call_events_apply, their recordings made by one
+    insert. A refused start gets its StreamRefused and nothing of it is written. Raises (everything rolled
+    back, spools discarded) if anything else fails."""
+    spools: list[recordings.RecordingSpool] = []
+    try:
+        with transaction.atomic():
+            found = _calls_find_locked(requests)
+            verdicts = [_stream_judge(request, found) for request in requests]
+            accepted = [  # (request, call, token digest)
+                (request, *verdict)
+                for request, verdict in zip(requests, verdicts, strict=True)
+                if not isinstance(verdict, StreamRefused)
+            ]
+            calls_stream_claim(claims=[(call, digest) for _, call, digest in accepted])
+            started = [call for _, call, _ in accepted]
+            # The opener before the lifecycle: the call object the lifecycle announces last then has both.
+            snapshots = calls_opener_snapshot(calls=started)
+            _stream_events_apply([(request, call) for request, call, _ in accepted])
+            recorded = recordings.recordings_start(calls=[call for call in started if call.record])
+            openers = _openers_playable(started, snapshots)
+            begun = {
+                call.pk: _stream_start(call, opener=openers[call.pk], recording=recorded.get(call.pk))
+                for call in started
+            }
+            for start in begun.values():
+                start.spool = _spool_open(start)
+                spools += [start.spool] if start.spool is not None else []
+    except Exception:
+        for spool in spools:  # nothing of the batch was committed: nor is any of its audio kept
+            spool.discard()
+        raise
+    return [verdict if isinstance(verdict, StreamRefused) else begun[verdict[0].pk] for verdict in verdicts]
+
+
+def _calls_find_locked(requests: list[StreamRequest]) -> dict[tuple, Call]:
+    """The calls the requests name, found as _call_find finds them (by our id, else by the provider's),
+    in one read that locks them in primary-key order; keyed ("id", public id) and ("provider", provider,
+    provider call id). The campaign and the recording come along for the call object announced."""
+    public_ids = {request.call_id for request in requests if request.call_id}
+    provider_ids: dict[str, set[str]] = defaultdict(set)
+    for request in requests:
+        if request.call_sid:
+            provider_ids[request.provider].add(request.call_sid)
+    matching = Q(public_id__in=public_ids) if public_ids else Q()
+    for provider, sids in provider_ids.items():
+        matching |= Q(provider=provider, provider_call_id__in=sids)
+    if not matching:
+        return {}
+    calls = (
+        Call.objects.select_related("agent", "campaign", "recording")
+        .select_for_update(of=("self",))
+        .filter(matching)
+        .order_by("pk")
+    )
+    found: dict[tuple, Call] = {}
+    for call in calls:
+        found[("id", call.public_id)] = call
+        if call.provider_call_id:
+            found[("provider", call.provider, call.provider_call_id)] = call
+    return found
+
+
+def _stream_judge(request: StreamRequest, found: dict[tuple, Call]) -> tuple[Call, str] | StreamRefused:
+    """(the call, its token's digest) if the stream may start, else the StreamRefused it earns, judged as
+    stream_begin and call_stream_claim judge. The call is marked taken in memory, so a second start of it
+    in the same batch is refused as it would be once the first had committed."""
+    call = found.get(("id", request.call_id)) if request.call_id else None
+    if call is None and request.call_sid:
+        call = found.get(("provider", request.provider, request.call_sid))
+    try:
+        call = _call_of_agent(call, agent_id=request.agent_id)
+        digest = call_stream_claim_check(call=call, token=request.stream_token)
+    except StreamRefused as refused:
+        return refused
+    call.stream_token_hash, call.stream_started_at = "", timezone.now()
+    return call, digest
+
+
+def _stream_events_apply(accepted: list[tuple[StreamRequest, Call]]) -> None:
+    """Each started call's stream-start event (→ in_progress), all in one call_events_apply."""
+    events = [
+        lifecycle.stream_started_event(public_id=call.public_id, stream_sid=request.stream_sid)
+        for request, call in accepted
+    ]
+    for result in lifecycle.call_events_apply(events) if events else ():
+        if isinstance(result, Exception):
+            raise result
+
+
+def _openers_playable(calls: list[Call], snapshots: dict[int, dict | None]) -> dict[int, bytes | None]:
+    """_opener_playable for each call, by pk: each distinct snapshot's audio read once."""
+    audio: dict[tuple, bytes | None] = {}
+    playable: dict[int, bytes | None] = {}
+    for call in calls:
+        snapshot = snapshots.get(call.pk)
+        key = tuple(sorted(snapshot.items())) if snapshot else ()
+        if key not in audio:
+            audio[key] = _opener_playable(snapshot, call=call)
+        playable[call.pk] = audio[key]
+    return playable
+
+
+def _spool_open(begun: StreamStart) -> recordings.RecordingSpool | None:
+    """The recording's spool (a spool that cannot be written fails the recording only)."""
+    if begun.recording_id is None:
+        return None
+    return recordings.recording_spool_open(recording_id=begun.recording_id, path=Path(begun.spool_path))
 
 
 def _stream_begin_alone(request: StreamRequest) -> StreamStart | Exception:
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the others' starts whole
             begun = stream_begin(**asdict(request))
-            if begun.recording_id is not None:  # a spool that cannot be written fails the recording only
-                begun.spool = recordings.recording_spool_open(
-                    recording_id=begun.recording_id, path=Path(begun.spool_path)
-                )
+            begun.spool = _spool_open(begun)
     except Exception as exc:  # noqa: BLE001 -- each stream gets its own error, the batch goes on
         return exc
     return begun
