@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH ?=
+# The suite runs in this many pytest-xdist processes (TEST_WORKERS=0: one). `--dist load` hands each its
+# tests in collection order, so each still runs its database tests before the transactional ones (which
+# flush the data migrations seeded).
+TEST_WORKERS ?= 2
 
 .PHONY: install run test bench lint format clean
 
@@ -22,7 +26,7 @@ run: install
 	$(BIN)/python -m wordcab_admin.run serve
 
 test: install
-	$(BIN)/python -m wordcab_admin.run exec -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m wordcab_admin.run exec -- $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m wordcab_admin.run exec -- $(BIN)/python tests/bench/run.py $(BENCH)

@@ -16,8 +16,11 @@ from wordcab_admin.kernel.env import (
     env_int,
     env_list,
     env_str,
+    parallel_test_worker_isolate,
     sqlite_url,
 )
+
+parallel_test_worker_isolate()  # a no-op outside `make test`'s parallel workers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()

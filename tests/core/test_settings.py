@@ -17,6 +17,7 @@ from wordcab_admin.kernel.env import (
     env_int,
     env_list,
     env_str,
+    parallel_test_worker_isolate,
     sqlite_url,
 )
 
@@ -243,3 +244,21 @@ def test_deploy_checks_still_run_for_the_inline_middleware_and_catch_a_missing_h
     found = {message.id for message in run_checks(include_deployment_checks=True)}
     assert {"security.W004", "security.W019"} <= found  # HSTS and X-Frame-Options, checked
     assert not {"security.W001", "security.W002", "security.W003"} & found  # middleware seen as present
+
+
+def test_each_parallel_test_worker_gets_a_redis_database_and_data_dir_of_its_own_once():
+    base = {"DATA_DIR": "/srv/suite", "REDIS_URL": "redis://127.0.0.1:6379/7"}
+    first = {**base, "PYTEST_XDIST_WORKER": "gw0"}
+    second = {**base, "PYTEST_XDIST_WORKER": "gw1"}
+    parallel_test_worker_isolate(first)
+    parallel_test_worker_isolate(second)
+    assert (first["REDIS_URL"], first["DATA_DIR"]) == ("redis://127.0.0.1:6379/7", "/srv/suite/gw0")
+    assert (second["REDIS_URL"], second["DATA_DIR"]) == ("redis://127.0.0.1:6379/8", "/srv/suite/gw1")
+    # A server or worker the test starts inherits the worker's environment and keeps it as it is.
+    inherited = dict(second)
+    parallel_test_worker_isolate(inherited)
+    assert inherited == second
+    # Outside the parallel workers nothing changes.
+    alone = dict(base)
+    parallel_test_worker_isolate(alone)
+    assert alone == base

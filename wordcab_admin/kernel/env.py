@@ -4,7 +4,7 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -143,3 +143,27 @@ def _write_secret_key(path: Path) -> None:
             os.link(draft, path)  # atomic, and never over a key already there: whoever links first wins
     finally:
         draft.unlink(missing_ok=True)
+
+
+TEST_WORKER_APPLIED = "WORDCAB_TEST_WORKER"  # set once a test worker's environment is its own
+
+
+def parallel_test_worker_isolate(environ: dict[str, str] | None = None) -> None:
+    """`make test` runs the suite in pytest-xdist workers side by side (gw0, gw1, ...). Each gets a Redis
+    database of its own (the base URL's database + the worker's number: Celery queues, channel groups and
+    counters never cross) and a DATA_DIR of its own (DATA_DIR/gwN), put in the environment before the
+    settings read it, so that the servers, workers and commands a test starts inherit the worker's, not the
+    base ones (and do not shift them again). The test databases are pytest-django's (suffixed `_gwN`)."""
+    environ = os.environ if environ is None else environ
+    worker = environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or environ.get(TEST_WORKER_APPLIED):
+        return
+    number = int(worker[2:])
+    base_dir = environ.get("DATA_DIR") or str(Path(__file__).resolve().parents[2] / "var")
+    environ["DATA_DIR"] = str(Path(base_dir) / worker)
+    redis_url = environ.get("REDIS_URL", "")
+    if redis_url.startswith(("redis://", "rediss://")):
+        parts = urlsplit(redis_url)
+        database = int(parts.path.strip("/") or 0) + number
+        environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{database}"))
+    environ[TEST_WORKER_APPLIED] = worker
