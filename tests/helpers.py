@@ -1,6 +1,8 @@
+import contextlib
+import socket
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from asgiref.sync import async_to_sync
 
@@ -58,3 +60,23 @@ def apply_status(**params):
     if isinstance(result, Exception):
         raise result
     return result
+
+
+@contextlib.contextmanager
+def broker_down() -> Iterator[None]:
+    """Point the Celery app at a port nobody listens on, as when Redis is down (connection refused)."""
+    from celery import current_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    conf, amqp = current_app.conf, current_app.amqp
+    saved_url, saved_pool = conf.broker_url, current_app._pool
+    # Celery caches its connection and producer pools (kombu keeps one per URL for the process): new ones
+    # for the dead URL now, and the saved ones back after, untouched.
+    conf.broker_url, current_app._pool, amqp._producer_pool = dead, None, None
+    try:
+        yield
+    finally:
+        current_app.pool.force_close_all()  # the dead URL's pool, never used again
+        conf.broker_url, current_app._pool, amqp._producer_pool = saved_url, saved_pool, None

@@ -1,12 +1,9 @@
 """The outbox: a committed outbound call is placed even when the task meant to place it is lost (broker
 down at commit, worker killed), once, and a broker outage is never a 500 with a half-made call."""
 
-import contextlib
-import socket
 from datetime import timedelta
 
 import pytest
-from celery import current_app
 from django.utils import timezone
 
 from agents.models import Provider
@@ -20,28 +17,10 @@ from calls.services import (
 )
 from telephony.models import SimulatorDial, SimulatorEvent
 from tests.factories import AgentFactory, CallFactory
-from tests.helpers import apply_status
+from tests.helpers import apply_status, broker_down
 from tests.telephony.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db
-
-
-@contextlib.contextmanager
-def broker_down():
-    """Point the Celery app at a port nobody listens on, as when Redis is down (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
-    conf, amqp = current_app.conf, current_app.amqp
-    saved_url, saved_pool = conf.broker_url, current_app._pool
-    # Celery caches its connection and producer pools (kombu keeps one per URL for the process): new ones
-    # for the dead URL now, and the saved ones back after, untouched.
-    conf.broker_url, current_app._pool, amqp._producer_pool = dead, None, None
-    try:
-        yield
-    finally:
-        current_app.pool.force_close_all()  # the dead URL's pool, never used again
-        conf.broker_url, current_app._pool, amqp._producer_pool = saved_url, saved_pool, None
 
 
 def test_with_the_broker_down_placing_a_call_answers_201_and_the_sweep_places_it_once_the_broker_is_back(

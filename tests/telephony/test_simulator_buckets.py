@@ -3,12 +3,9 @@ the end of a bucket applies every stored event due by then, in due order; a proc
 once; events due later than NEAR_SECONDS get theirs from the sweep as they come near; and a lost task's
 events are sent by the sweep once overdue."""
 
-import contextlib
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from celery import current_app
 from django.utils import timezone
 
 from calls.models import Call, CallStatus
@@ -25,6 +22,7 @@ from telephony.simulator.delivery import (
     simulator_sweep,
 )
 from tests.factories import CallFactory
+from tests.helpers import broker_down
 
 pytestmark = pytest.mark.django_db
 DELIVER_DUE = "telephony.simulator_deliver_due"
@@ -45,23 +43,6 @@ def sent(monkeypatch) -> list[tuple[str, dict, float]]:
         lambda name, **kw: tasks.append((name, kw["kwargs"], kw["countdown"])),
     )
     return tasks
-
-
-@contextlib.contextmanager
-def broker_down():
-    """Point the Celery app at a port nobody listens on, as when Redis is down (as tests/calls/test_outbox.py
-    does)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
-    conf, amqp = current_app.conf, current_app.amqp
-    saved_url, saved_pool = conf.broker_url, current_app._pool
-    conf.broker_url, current_app._pool, amqp._producer_pool = dead, None, None
-    try:
-        yield
-    finally:
-        current_app.pool.force_close_all()
-        conf.broker_url, current_app._pool, amqp._producer_pool = saved_url, saved_pool, None
 
 
 def placed(count: int, django_capture_on_commit_callbacks, **fields) -> list[Call]:
