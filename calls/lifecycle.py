@@ -415,13 +415,27 @@ def stream_started_event(
 ) -> EventIn:
     """call_stream_started's event, for streams that start together: their events are applied in one
     call_events_apply (one lock, one insert, one write for the batch)."""
+    return _stream_event(public_id, stream_sid, "start", CallStatus.IN_PROGRESS, occurred_at=occurred_at)
+
+
+def _stream_event(
+    public_id: str,
+    stream_sid: str,
+    what: str,
+    status: str,
+    *,
+    occurred_at: datetime | None,
+    end_reason: str = "",
+) -> EventIn:
+    """A media stream's start or stop, known by the stream's id (so a repeated one is a duplicate)."""
     return EventIn(
         public_id=public_id,
-        status=CallStatus.IN_PROGRESS,
+        status=status,
         source=EventSource.MEDIA_STREAM,
-        provider_status="stream-start",
-        event_id=f"stream-start:{stream_sid}" if stream_sid else "",
+        provider_status=f"stream-{what}",
+        event_id=f"stream-{what}:{stream_sid}" if stream_sid else "",
         payload={"stream_sid": stream_sid},
+        end_reason=end_reason,
         occurred_at=occurred_at,
     )
 
@@ -430,18 +444,15 @@ def call_stream_stopped(
     *, public_id: str, stream_sid: str = "", occurred_at: datetime | None = None
 ) -> CallEvent:
     """The media stream of the call stopped: the call is over (→ completed, end_reason=hangup)."""
-    return _apply_one(
-        EventIn(
-            public_id=public_id,
-            status=CallStatus.COMPLETED,
-            source=EventSource.MEDIA_STREAM,
-            provider_status="stream-stop",
-            event_id=f"stream-stop:{stream_sid}" if stream_sid else "",
-            payload={"stream_sid": stream_sid},
-            end_reason=EndReason.HANGUP,
-            occurred_at=occurred_at,
-        )
+    stopped = _stream_event(
+        public_id,
+        stream_sid,
+        "stop",
+        CallStatus.COMPLETED,
+        occurred_at=occurred_at,
+        end_reason=EndReason.HANGUP,
     )
+    return _apply_one(stopped)
 
 
 # How long past a call's max_duration we wait for the end reported by a provider that enforces the limit

@@ -26,14 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_media import RawClient, cpu_seconds, start_server  # noqa: E402 -- after the path
+from bench_media import RawClient, cpu_seconds, media_stack_prepare, start_server  # noqa: E402 -- after the path
 
 CALLS = int(os.environ.get("BENCH_LISTEN_CALLS", "50"))
 SECONDS = float(os.environ.get("BENCH_LISTEN_SECONDS", "20"))
 FRAMES = int(SECONDS * 50)
 MARK_EVERY = 25  # a loud frame every 500 ms
 LOAD_PROCESSES = 2
-TOKEN = "bench-listen-token"  # noqa: S105 -- Twilio signature key for this run only
 LOUD = 4000  # PCM16 amplitude a listener's chunk must exceed to hold a loud frame
 
 
@@ -207,46 +206,21 @@ def line(name: str, ours: float, reference: float, target: str, passed: bool, fm
 
 
 def main() -> int:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-listen-{os.getpid()}-"))
-    env = {
-        **os.environ,
-        "DATA_DIR": str(data_dir),
-        "DEBUG": "true",
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "AGENT_RUNTIME": "telephony.runtime.demo.EchoRuntime",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "wordcab_admin.settings",
-    }
-    env.pop("DATABASE_URL", None)
-    os.environ.update({k: env[k] for k in ("DATA_DIR", "TWILIO_AUTH_TOKEN", "AGENT_RUNTIME")})
-    os.environ.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
-
-    import django
-
-    django.setup()
-    from calls.models import CallStatus
-    from compliance.openers import opener_create
+    stack = media_stack_prepare(name="listen", count=CALLS, agent_public_id="agent_listen")
+    env, calls, parameters, path, headers = (
+        stack.env,
+        stack.calls,
+        stack.parameters,
+        stack.path,
+        stack.headers,
+    )
     from recordings.models import Recording, RecordingStatus
-    from telephony.twilio.signature import twilio_sign
-    from tests.factories import AgentFactory, CallFactory, UserFactory
-    from tests.telephony.streams import stream_parameters
+    from tests.factories import UserFactory
     from wordcab_admin.kernel.accounts import api_key_create
-    from wordcab_admin.kernel.public_url import public_url
     from wordcab_admin.kernel.roles import Role
 
-    agent = AgentFactory(public_id="agent_listen", name="Listen bench")
-    opener_create(actor=None, jurisdiction="", language="en-US", text="This call is recorded.")
-    calls = [
-        CallFactory(agent=agent, provider="twilio", status=CallStatus.RINGING, record=True)
-        for _ in range(CALLS)
-    ]
-    parameters = [stream_parameters(call) for call in calls]
     supervisor = UserFactory(username="bench-supervisor", role=Role.OPERATOR)
     keys = [api_key_create(user=supervisor, name=f"listen {i}")[1] for i in range(CALLS)]
-    path = f"/v1/media/twilio?agent_id={agent.public_id}"
-    headers = {"X-Twilio-Signature": twilio_sign(public_url(path, scheme="ws"), {})}
     print(f"listen bench: {CALLS} calls × 50 frames/s × {SECONDS:.0f} s, each with one listener", flush=True)
 
     server, port = start_server("wordcab_admin.asgi:application", env, app_dir=ROOT)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -365,8 +366,25 @@ def line(name: str, ours: float, reference: float, target: str, passed: bool, fm
     )
 
 
-def main() -> int:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-media-{os.getpid()}-"))
+@dataclass
+class MediaStack:
+    """A private stack to stream into: its data dir and environment (SQLite, echo runtime), an agent and
+    `count` ringing calls that record, each with the parameters Twilio sends back in its stream's `start`,
+    and the signed media stream URL path and headers."""
+
+    data_dir: Path
+    env: dict
+    agent: object
+    calls: list
+    parameters: list[dict]
+    path: str
+    headers: dict
+
+
+def media_stack_prepare(*, name: str, count: int, agent_public_id: str) -> MediaStack:
+    """Migrate a private SQLite database in a fresh data dir, set Django up on it in this process, and make
+    the agent and calls (shared by bench_media and bench_listen)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-{os.getpid()}-"))
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -385,25 +403,33 @@ def main() -> int:
     import django
 
     django.setup()
-    from calls.models import Call, CallStatus
+    from calls.models import CallStatus
     from compliance.openers import opener_create
-    from recordings.models import Recording, RecordingStatus
     from telephony.twilio.signature import twilio_sign
     from tests.factories import AgentFactory, CallFactory
     from tests.telephony.streams import stream_parameters
     from wordcab_admin.kernel.public_url import public_url
 
-    agent = AgentFactory(public_id="agent_bench", name="Bench")
+    agent = AgentFactory(public_id=agent_public_id, name=f"{name.title()} bench")
     opener_create(actor=None, jurisdiction="", language="en-US", text="This call is recorded.")
     calls = [
         CallFactory(agent=agent, provider="twilio", status=CallStatus.RINGING, record=True)
-        for _ in range(STREAMS)
+        for _ in range(count)
     ]
     # What Twilio reads from the TwiML we hand it for each call (the product renders it, issuing each call's
     # single-use stream token) and sends back in the stream's `start`.
     parameters = [stream_parameters(call) for call in calls]
     path = f"/v1/media/twilio?agent_id={agent.public_id}"
     headers = {"X-Twilio-Signature": twilio_sign(public_url(path, scheme="ws"), {})}
+    return MediaStack(data_dir, env, agent, calls, parameters, path, headers)
+
+
+def main() -> int:
+    stack = media_stack_prepare(name="media", count=STREAMS, agent_public_id="agent_bench")
+    env, parameters, path, headers = stack.env, stack.parameters, stack.path, stack.headers
+    from calls.models import Call, CallStatus
+    from recordings.models import Recording, RecordingStatus
+
     print(f"media bench: {STREAMS} streams × 50 frames/s × {SECONDS:.0f} s, recording on", flush=True)
 
     reference_server, reference_port = start_server(

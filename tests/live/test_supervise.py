@@ -128,6 +128,14 @@ async def call_started(call) -> FakeTwilio:
     return twilio
 
 
+async def mode_set(twilio: FakeTwilio, supervisor: Listener, mode: str) -> int:
+    """The supervisor switches `mode`; returns where the caller's side stands once the session has it."""
+    await supervisor.command(type="mode", mode=mode)
+    await asyncio.sleep(0.5)  # the commands behind the supervisor's audio reach the session
+    await twilio.pump()  # what was sent before the command is not counted after it
+    return media_count(twilio)
+
+
 def outbound_from(twilio: FakeTwilio, first: int) -> bytes:
     media = [m for m in twilio.outbound if m["event"] == "media"]
     return b"".join(base64.b64decode(m["media"]["payload"]) for m in media[first:])
@@ -209,10 +217,7 @@ def test_barge_in_reaches_the_callers_side_and_the_runtime(tone_agent):
         supervisor = Listener(call.public_id, headers)
         await supervisor.open()
         await caller_talks(twilio, [supervisor], frames=10)
-        await supervisor.command(type="mode", mode="barge")
-        await asyncio.sleep(0.5)  # the commands behind the supervisor's audio reach the session
-        await twilio.pump()  # what was sent before the command is not counted after it
-        before = media_count(twilio)
+        before = await mode_set(twilio, supervisor, "barge")
         heard_before = len(ToneRuntime.heard)
         await caller_talks(twilio, [supervisor], frames=40, supervisor=supervisor)
         barged = outbound_from(twilio, before)
@@ -236,16 +241,10 @@ def test_take_over_mutes_the_runtime_and_the_supervisor_talks_with_the_caller(to
         supervisor = Listener(call.public_id, headers)
         await supervisor.open()
         await caller_talks(twilio, [supervisor], frames=10)
-        await supervisor.command(type="mode", mode="takeover")
-        await asyncio.sleep(0.5)  # the commands behind the supervisor's audio reach the session
-        await twilio.pump()  # what was sent before the command is not counted after it
-        before, heard_before = media_count(twilio), len(ToneRuntime.heard)
+        before, heard_before = await mode_set(twilio, supervisor, "takeover"), len(ToneRuntime.heard)
         await caller_talks(twilio, [supervisor], frames=40, supervisor=supervisor)
         taken = outbound_from(twilio, before)
-        await supervisor.command(type="mode", mode="none")
-        await asyncio.sleep(0.5)  # the commands behind the supervisor's audio reach the session
-        await twilio.pump()  # what was sent before the command is not counted after it
-        back = media_count(twilio)
+        back = await mode_set(twilio, supervisor, "none")
         await caller_talks(twilio, [supervisor], frames=10)
         handed_back = outbound_from(twilio, back)
         runtime_heard = b"".join(ToneRuntime.heard[heard_before:])
