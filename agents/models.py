@@ -3,6 +3,7 @@ from functools import partial
 from django.db import models
 
 from wordcab_admin.kernel.ids import new_public_id
+from wordcab_admin.kernel.telephony_providers import provider_label
 
 
 class Provider(models.TextChoices):
@@ -71,3 +72,8 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def get_provider_display(self) -> str:
+        """The provider's label ("Twilio"). Django made this while `provider` had choices; the providers
+        are registered now (wordcab_admin/kernel/telephony_providers.py), so the pages still read it here."""
+        return provider_label(self.provider)

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from agents.models import Agent, Provider
 from wordcab_admin.kernel.ids import new_public_id
+from wordcab_admin.kernel.telephony_providers import provider_label
 
 
 class CallStatus(models.TextChoices):
@@ -134,6 +135,10 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+    def get_provider_display(self) -> str:
+        """The provider's label ("Twilio"), as PhoneNumber.get_provider_display."""
+        return provider_label(self.provider)
 
     @property
     def is_terminal(self) -> bool:

@@ -164,8 +164,10 @@ def test_the_agent_page_shows_details_numbers_and_recent_calls(alice, agent, sip
     assert "agent_abc" in content
     assert "+14155550111" in content
     assert "+12125550100" in content
+    assert "(212) 555-0100" in content  # the recent call's number for reading, as on the calls list
     assert "+12125550199" not in content
     assert 'id="place-call"' in content
+    assert "<td>SIP trunk (your PBX)</td>" in content  # the number's provider by its label
 
 
 def test_an_operator_edits_and_disables_an_agent(alice, agent):

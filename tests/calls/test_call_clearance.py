@@ -209,6 +209,15 @@ def test_the_call_page_shows_the_decision(bob, agent, rules):
     assert '<span class="decision-ok">not listed</span>' in section
     assert "This call may be recorded, and you are speaking with an AI assistant." in section
     assert '30 days <span class="muted">(the deployment default)' in section
+    decided = call.decision["decided_at"]  # stored as ISO 8601 text, shown as the page's other times
+    assert f"decided {decided[:10]} {decided[11:19]} UTC" in section
+
+
+def test_the_call_page_names_the_calls_provider(bob, agent):
+    call, _ = call_create(agent=agent, to_number=CALIFORNIA)
+    Call.objects.filter(pk=call.pk).update(provider=Provider.TWILIO, provider_call_id="CA" + "1" * 32)
+    html = signed_in(bob).get(f"/calls/{call.public_id}/").content.decode()
+    assert '<th scope="row">Provider</th><td>Twilio <span class="mono muted">CA1111' in html
 
 
 def test_the_test_call_form_shows_the_refusal(alice, agent, rules, clearance_clock_at):
