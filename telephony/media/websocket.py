@@ -41,6 +41,13 @@ def field(container: object, name: str, kind: type = str):
     return container[name]
 
 
+def text_or_empty(value: object) -> str:
+    """`value` if it is a string, else "": a carrier's JSON may hold anything, or nothing, where we expect an
+    id, a token or a number. Read as "" it matches no call, token or number, so what needs it is refused
+    where it is looked up instead of failing here."""
+    return value if isinstance(value, str) else ""
+
+
 def b64_payload(value: object) -> bytes:
     if not isinstance(value, str):
         raise Malformed("missing or invalid 'payload'")

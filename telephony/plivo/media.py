@@ -14,7 +14,14 @@ import json
 import logging
 import re
 
-from telephony.media.websocket import CarrierMediaConsumer, Malformed, StreamOpening, b64_payload, field
+from telephony.media.websocket import (
+    CarrierMediaConsumer,
+    Malformed,
+    StreamOpening,
+    b64_payload,
+    field,
+    text_or_empty,
+)
 from telephony.plivo.xml import CALL_ID_HEADER, STREAM_TOKEN_HEADER, header_value_decode
 from wordcab_admin.kernel.audio import SAMPLE_RATE
 
@@ -24,16 +31,12 @@ EXPECTED_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000}
 CONTENT_TYPE = "audio/x-mulaw"
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def extra_headers_read(value: object) -> dict[str, str]:
     """Plivo's `extra_headers`: "k=v,k=v" as our XML wrote it (Plivo's own examples also show `;` between
     pairs, and an object): the pairs as a dict, values as they came."""
     if isinstance(value, dict):
-        return {str(k): _text(v) for k, v in value.items()}
-    pairs = (pair.partition("=") for pair in re.split(r"[,;]", _text(value)))
+        return {str(k): text_or_empty(v) for k, v in value.items()}
+    pairs = (pair.partition("=") for pair in re.split(r"[,;]", text_or_empty(value)))
     return {name.strip(): raw.strip() for name, sep, raw in pairs if sep}
 
 
@@ -54,7 +57,7 @@ class PlivoMediaConsumer(CarrierMediaConsumer):
         headers = extra_headers_read(message.get("extra_headers", start.get("extra_headers")))
         return StreamOpening(
             stream_id=field(start, "streamId"),
-            provider_call_id=_text(start.get("callId")),
+            provider_call_id=text_or_empty(start.get("callId")),
             call_id=header_value_decode(headers.get(CALL_ID_HEADER, "")),
             stream_token=header_value_decode(headers.get(STREAM_TOKEN_HEADER, "")),
             media_format_ok=all(media_format.get(k) == v for k, v in EXPECTED_FORMAT.items()),

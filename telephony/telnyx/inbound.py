@@ -15,6 +15,7 @@ from calls.models import Call
 from calls.providers import ProviderRejected
 from calls.services import inbound_call_record
 from telephony.inbound import CANNOT_CONNECT, agent_for_number, sip_user
+from telephony.media.websocket import text_or_empty
 from telephony.telnyx.commands import (
     call_client_state,
     client_state_encode,
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 
 REFUSAL_VOICE = "female"
 REFUSAL_LANGUAGE = "en-US"
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def is_incoming_call(event: TelnyxEvent) -> bool:
@@ -60,7 +57,7 @@ def _command(action: str, call_control_id: str, **options) -> None:
 def inbound_call_answer(event: TelnyxEvent) -> Call | None:
     """Answer an incoming call: with the media stream to the called number's agent, or with a refusal."""
     call_control_id = event.call_control_id
-    to_number, from_number = _text(event.payload.get("to")), _text(event.payload.get("from"))
+    to_number, from_number = text_or_empty(event.payload.get("to")), text_or_empty(event.payload.get("from"))
     if not call_control_id:
         log.warning("Telnyx incoming call to %s without a call_control_id: ignored", to_number)
         return None

@@ -16,16 +16,12 @@ from __future__ import annotations
 import json
 import logging
 
-from telephony.media.websocket import CarrierMediaConsumer, StreamOpening, b64_payload, field
+from telephony.media.websocket import CarrierMediaConsumer, StreamOpening, b64_payload, field, text_or_empty
 from telephony.telnyx.commands import client_state_decode
 
 log = logging.getLogger(__name__)
 
 EXPECTED_FORMAT = {"encoding": "PCMU", "sample_rate": 8000, "channels": 1}
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 class TelnyxMediaConsumer(CarrierMediaConsumer):
@@ -68,7 +64,7 @@ class TelnyxMediaConsumer(CarrierMediaConsumer):
         state = client_state_decode(start.get("client_state"))
         return StreamOpening(
             stream_id=str(stream_id),
-            provider_call_id=_text(start.get("call_control_id")),
+            provider_call_id=text_or_empty(start.get("call_control_id")),
             call_id=state.get("call_id") or self.query.get("call_id", ""),
             stream_token=self.query.get("stream_token", ""),
             media_format_ok=all(media_format.get(k) == v for k, v in EXPECTED_FORMAT.items()),

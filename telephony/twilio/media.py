@@ -13,7 +13,7 @@ changes, so a captured one must not let anybody attach a stream, and consent evi
 import json
 import logging
 
-from telephony.media.websocket import CarrierMediaConsumer, StreamOpening, b64_payload, field
+from telephony.media.websocket import CarrierMediaConsumer, StreamOpening, b64_payload, field, text_or_empty
 from telephony.twilio.signature import twilio_signature_valid
 from wordcab_admin.kernel.audio import SAMPLE_RATE
 from wordcab_admin.kernel.public_url import public_url
@@ -21,10 +21,6 @@ from wordcab_admin.kernel.public_url import public_url
 log = logging.getLogger(__name__)
 
 EXPECTED_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 class TwilioMediaConsumer(CarrierMediaConsumer):
@@ -56,9 +52,9 @@ class TwilioMediaConsumer(CarrierMediaConsumer):
         params = params if isinstance(params, dict) else {}
         return StreamOpening(
             stream_id=str(stream_sid),
-            provider_call_id=_text(start.get("callSid")),
-            call_id=_text(params.get("call_id")),
-            stream_token=_text(params.get("stream_token")),
+            provider_call_id=text_or_empty(start.get("callSid")),
+            call_id=text_or_empty(params.get("call_id")),
+            stream_token=text_or_empty(params.get("stream_token")),
             media_format_ok=all(media_format.get(k) == v for k, v in EXPECTED_FORMAT.items()),
             media_format=media_format,
         )

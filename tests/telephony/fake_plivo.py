@@ -6,13 +6,10 @@ we answer with, read back."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import threading
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,29 +17,17 @@ from django.test import Client
 from plivo.utils.signature_v3 import construct_post_url, get_signature_v3
 
 from telephony.plivo.xml import header_value_decode
+from tests.telephony.fake_carrier import Answer, FakeCarrier
 from wordcab_admin.kernel.public_url import public_url
 
 CALL_PATH = re.compile(r"^/v1/Account/(?P<account>\w+)/Call/$")
 
 
-class FakePlivo:
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.next_status: list[tuple[int, dict]] = []  # queued (status, body) answers; default 201 / 204
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+class FakePlivo(FakeCarrier):
+    """`POST /v1/Account/{auth_id}/Call/` creates a call (201 with its request_uuid); `DELETE` hangs up or
+    cancels one (204, no body)."""
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> FakePlivo:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    methods = ("POST", "DELETE")
 
     def creates(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and CALL_PATH.match(r["path"])]
@@ -50,55 +35,16 @@ class FakePlivo:
     def deletes(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "DELETE"]
 
-    def _answer(self, method: str, path: str, body: dict) -> tuple[int, dict | None]:
-        if self.next_status:
-            return self.next_status.pop(0)
-        if method == "POST" and CALL_PATH.match(path):
+    def answer(self, request: dict) -> Answer:
+        if request["method"] == "POST" and CALL_PATH.match(request["path"]):
             return 201, {
                 "api_id": str(uuid.uuid4()),
                 "message": "call fired",
                 "request_uuid": str(uuid.uuid4()),
             }
-        if method == "DELETE":
+        if request["method"] == "DELETE":
             return 204, None
         return 404, {"api_id": str(uuid.uuid4()), "error": "not found"}
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                return None
-
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else {}
-                fake.requests.append(
-                    {
-                        "method": method,
-                        "path": self.path,
-                        "json": body,
-                        "auth": self.headers.get("Authorization"),
-                        "content_type": self.headers.get("Content-Type"),
-                    }
-                )
-                status, answer = fake._answer(method, self.path, body)
-                payload = json.dumps(answer).encode() if answer is not None else b""
-                self.send_response(status)
-                if payload:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_POST(self):
-                self._serve("POST")
-
-            def do_DELETE(self):
-                self._serve("DELETE")
-
-        return Handler
 
 
 FORM = "application/x-www-form-urlencoded"

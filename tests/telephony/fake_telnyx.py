@@ -5,37 +5,21 @@ portal shows it (base64), the private one signing `f"{timestamp}|{body}"` as Tel
 from __future__ import annotations
 
 import base64
-import json
 import re
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.telephony.fake_carrier import Answer, FakeCarrier
 
-class FakeTelnyx:
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.next_status: list[tuple[int, dict]] = []  # queued (status, body) answers; default 200
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    @property
-    def base_url(self) -> str:
-        """As Telnyx's own (https://api.telnyx.com/v2), the SDK's base_url ends in /v2."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v2"
+class FakeTelnyx(FakeCarrier):
+    """`POST /v2/calls` dials (200 with the new call); `POST /v2/calls/{id}/actions/{action}` is a command."""
 
-    def start(self) -> FakeTelnyx:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    api_root = "/v2"  # as Telnyx's own (https://api.telnyx.com/v2): the SDK's base_url ends in /v2
 
     def dials(self) -> list[dict]:
         return [r for r in self.requests if r["path"] == "/v2/calls"]
@@ -43,36 +27,12 @@ class FakeTelnyx:
     def commands(self, action: str) -> list[dict]:
         return [r for r in self.requests if r["path"].endswith(f"/actions/{action}")]
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                return None
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                body = json.loads(raw) if raw else {}
-                fake.requests.append(
-                    {"path": self.path, "json": body, "auth": self.headers.get("Authorization")}
-                )
-                if fake.next_status:
-                    status, answer = fake.next_status.pop(0)
-                elif self.path == "/v2/calls":
-                    status, answer = 200, {"data": dial_answer()}
-                elif re.fullmatch(r"/v2/calls/[^/]+/actions/\w+", self.path):
-                    status, answer = 200, {"data": {"result": "ok"}}
-                else:
-                    status, answer = 404, {"errors": [{"code": "10005", "title": "Resource not found"}]}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def answer(self, request: dict) -> Answer:
+        if request["path"] == "/v2/calls":
+            return 200, {"data": dial_answer()}
+        if re.fullmatch(r"/v2/calls/[^/]+/actions/\w+", request["path"]):
+            return 200, {"data": {"result": "ok"}}
+        return 404, {"errors": [{"code": "10005", "title": "Resource not found"}]}
 
 
 def dial_answer() -> dict:

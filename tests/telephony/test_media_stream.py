@@ -1,15 +1,12 @@
 """WS /v1/media/twilio: Twilio's Media Streams protocol with real μ-law frames, the consent opener and its
 mark proof, the recording, and that bad input stays harmless."""
 
-import asyncio
 import base64
 import hashlib
-import io
 import json
 import logging
 import math
 import secrets
-import time
 import wave
 
 import pytest
@@ -25,8 +22,9 @@ from recordings.models import Recording, RecordingStatus
 from recordings.services import recordings_storage
 from telephony.twilio.inbound import inbound_call_route
 from telephony.twilio.signature import twilio_sign
-from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory
+from tests.factories import AgentFactory, PhoneNumberFactory
 from tests.shared_fixtures import TWILIO_ACCOUNT
+from tests.telephony.fake_media_stream import FakeMediaStream, media_call, run, stored_recording
 from tests.telephony.fake_twilio import FakeTwilio as FakeTwilioApi
 from tests.telephony.streams import stream_parameters, twiml_parameters
 from wordcab_admin.asgi import application
@@ -39,10 +37,6 @@ try:
     import audioop
 except ImportError:  # Python 3.13+
     import audioop_lts as audioop
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 def signed_headers(path: str) -> list[tuple[bytes, bytes]]:
@@ -66,30 +60,14 @@ def start_message(parameters: dict, *, stream_sid: str = "MZ0001") -> dict:
     }
 
 
-class FakeTwilio:
-    """Plays Twilio's side of a bidirectional stream: sends the caller's frames in real order, collects our
-    media/mark/clear, and echoes each mark once the audio queued before it has "played" (by the caller's
-    clock, as Twilio does)."""
+class FakeTwilio(FakeMediaStream):
+    """Twilio's side of a bidirectional stream (fake_media_stream.py): our media/mark/clear collected, each
+    mark echoed once the audio queued before it has played by the caller's clock."""
 
     def __init__(self, agent_id: str, *, signed: bool = True):
-        self.path = f"/v1/media/twilio?agent_id={agent_id}"
-        headers = signed_headers(self.path) if signed else []
-        self.ws = WebsocketCommunicator(application, self.path, headers=headers)
-        self.sequence = 1
-        self.chunk = 0  # caller frames sent == the clock, in 20 ms frames
-        self.agent_end = 0  # frame at which the agent audio sent so far has played
-        self.pending_marks: list[tuple[int, str]] = []
-        self.echoed_marks: list[str] = []
-        self.outbound: list[dict] = []
+        path = f"/v1/media/twilio?agent_id={agent_id}"
+        super().__init__(path, headers=signed_headers(path) if signed else [])
         self.stream_sid = ""
-
-    async def connect(self) -> tuple[bool, object]:
-        return await self.ws.connect(timeout=5)
-
-    async def send(self, message: dict) -> None:
-        self.sequence += 1
-        message.setdefault("sequenceNumber", str(self.sequence))
-        await self.ws.send_to(text_data=json.dumps(message))
 
     async def start(self, call: Call, stream_sid: str = "MZ0001", *, parameters: dict | None = None) -> None:
         """Start the stream of `call` with `parameters`, by default those of the TwiML the product renders
@@ -100,79 +78,28 @@ class FakeTwilio:
         await self.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         await self.send(start_message(parameters, stream_sid=stream_sid))
 
-    def _take(self, message: dict) -> dict:
-        self.outbound.append(message)
-        if message["event"] == "media":
-            self.agent_end = max(self.agent_end, self.chunk) + 1
-        elif message["event"] == "mark":
-            self.pending_marks.append((self.agent_end, message["mark"]["name"]))
-        elif message["event"] == "clear":
-            self.agent_end = self.chunk
-        return message
+    def media_message(self, frame: bytes, track: str) -> dict:
+        """With Twilio's chunk and timestamp."""
+        return {
+            "event": "media",
+            "streamSid": self.stream_sid,
+            "media": {
+                "track": track,
+                "chunk": str(self.chunk),
+                "timestamp": str((self.chunk - 1) * 20),
+                "payload": base64.b64encode(frame).decode(),
+            },
+        }
 
-    async def _echo_due_marks(self) -> None:
-        due = [name for at, name in self.pending_marks if at <= self.chunk]
-        self.pending_marks = [(at, name) for at, name in self.pending_marks if at > self.chunk]
-        for name in due:
-            self.echoed_marks.append(name)
-            await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+    def mark_echo_message(self, name: str) -> dict:
+        return {"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}}
 
-    async def pump(self, wait: float = 0) -> None:
-        """Take whatever we were sent (waiting up to `wait` for the first), echo marks now due."""
-        await asyncio.sleep(0)
-        while not await self.ws.receive_nothing(timeout=wait, interval=0.005):
-            self._take(json.loads(await self.ws.receive_from(timeout=5)))
-        await self._echo_due_marks()
-
-    async def speak(self, ulaw: bytes) -> None:
-        """The caller's audio as 20 ms media messages with Twilio's chunk and timestamp."""
-        for frame in ulaw_frames(ulaw):
-            self.chunk += 1
-            await self.send(
-                {
-                    "event": "media",
-                    "streamSid": self.stream_sid,
-                    "media": {
-                        "track": "inbound",
-                        "chunk": str(self.chunk),
-                        "timestamp": str((self.chunk - 1) * 20),
-                        "payload": base64.b64encode(frame).decode(),
-                    },
-                }
-            )
-            await self.pump()
-
-    async def until(self, predicate, timeout: float = 10) -> dict:
-        """Read our messages until one satisfies `predicate`."""
-        while True:
-            message = self._take(json.loads(await self.ws.receive_from(timeout=timeout)))
-            if predicate(message):
-                return message
-
-    async def until_mark(self, name: str) -> dict:
-        return await self.until(lambda m: m["event"] == "mark" and m["mark"]["name"] == name)
-
-    async def echo_mark(self, name: str) -> None:
-        await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
-
-    async def stop(self) -> None:
-        await self.send(
-            {
-                "event": "stop",
-                "streamSid": self.stream_sid,
-                "stop": {"accountSid": "AC123", "callSid": "CA123"},
-            }
-        )
-        output = await self.ws.receive_output(timeout=10)
-        while output["type"] != "websocket.close":
-            if output.get("text"):
-                self._take(json.loads(output["text"]))
-            output = await self.ws.receive_output(timeout=10)
-
-    def media_audio(self) -> bytes:
-        return b"".join(
-            base64.b64decode(m["media"]["payload"]) for m in self.outbound if m["event"] == "media"
-        )
+    def stop_message(self) -> dict:
+        return {
+            "event": "stop",
+            "streamSid": self.stream_sid,
+            "stop": {"accountSid": "AC123", "callSid": "CA123"},
+        }
 
 
 @pytest.fixture
@@ -180,17 +107,14 @@ def streaming(twilio_token, recording_store, uploads_in_place):
     """Everything a stream needs: Twilio's token, a private recording store, uploads run in place."""
 
 
-@pytest.fixture
-def opener(db):
-    return opener_create(
-        actor=None, jurisdiction="US-CA", language="en-US", text="This call is recorded and uses an AI agent."
-    )
-
-
 def a_call(**fields) -> Call:
-    agent = fields.pop("agent", None) or AgentFactory(public_id="agent_media", name="Media bot")
-    fields.setdefault("status", CallStatus.RINGING)
-    return CallFactory(agent=agent, provider="twilio", jurisdiction="US-CA", **fields)
+    return media_call(
+        provider="twilio",
+        agent_id="agent_media",
+        agent_name="Media bot",
+        default_status=CallStatus.RINGING,
+        **fields,
+    )
 
 
 def test_an_upgrade_without_a_valid_twilio_signature_is_refused(streaming):
@@ -210,19 +134,6 @@ def test_an_upgrade_without_a_valid_twilio_signature_is_refused(streaming):
     assert run(scenario()) == (False, False)
 
 
-async def talk_until_echoed(twilio: FakeTwilio, mark: str, *, timeout: float = 15) -> int:
-    """The caller keeps talking (silence) until Twilio has played up to `mark`; returns the clock then.
-
-    The fake caller sends faster than real time, so the limit is wall-clock time, not frames: on a quiet
-    machine thousands of frames go by while the runtime synthesizes its greeting in a thread."""
-    frame = b"\xff" * FRAME_BYTES
-    deadline = time.monotonic() + timeout
-    while mark not in twilio.echoed_marks:
-        assert time.monotonic() < deadline, f"{mark} never played within {timeout:.0f} s"
-        await twilio.speak(frame)
-    return twilio.chunk
-
-
 def test_the_stream_plays_the_opener_then_its_mark_and_the_echo_proves_delivery(streaming, opener):
     call = a_call()
 
@@ -234,8 +145,8 @@ def test_the_stream_plays_the_opener_then_its_mark_and_the_echo_proves_delivery(
         opener_played = twilio.media_audio()
         status_while_streaming = (await Call.objects.aget(pk=call.pk)).status
         delivered_before_echo = (await Call.objects.aget(pk=call.pk)).consent_delivered_at
-        echoed_at_frame = await talk_until_echoed(twilio, CONSENT_MARK)
-        await talk_until_echoed(twilio, "greeting")
+        echoed_at_frame = await twilio.talk_until_echoed(CONSENT_MARK)
+        await twilio.talk_until_echoed("greeting")
         await twilio.stop()
         return opener_played, status_while_streaming, delivered_before_echo, echoed_at_frame, twilio.outbound
 
@@ -314,14 +225,7 @@ def test_a_recorded_stream_becomes_an_8khz_stereo_wav_as_long_as_the_talk(stream
     # After the greeting the demo runtime echoes: the caller's own frames come back.
     agent_audio = twilio.media_audio()
     assert agent_audio.endswith(caller[-FRAME_BYTES * 20 :])
-    recording = Recording.objects.get(call=call)
-    assert recording.status == RecordingStatus.STORED
-    with recordings_storage().open(recording.storage_key, "rb") as stored:
-        data = stored.read()
-    with wave.open(io.BytesIO(data), "rb") as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 2, 2)
-        frames = wav.getnframes()
-        pcm = wav.readframes(frames)
+    recording, data, frames, pcm = stored_recording(call)
     assert abs(frames - talk_seconds * 8000) <= 0.02 * talk_seconds * 8000
     left, right = audioop.tomono(pcm, 2, 1, 0), audioop.tomono(pcm, 2, 0, 1)
     # Left is the caller: the 440 Hz tone throughout. Right is the agent: the opener first, in time.
@@ -401,7 +305,7 @@ def test_one_broken_stream_does_not_disturb_another(streaming, opener):
             await bad.ws.send_to(text_data=junk)
         await bad.ws.disconnect()  # and the bad one drops without a stop
         await good.until_mark(CONSENT_MARK)
-        await talk_until_echoed(good, "greeting")
+        await good.talk_until_echoed("greeting")
         await good.stop()
 
     run(scenario())
@@ -567,7 +471,7 @@ async def stream_through(call: Call, parameters: dict) -> list[str]:
     assert (await twilio.connect())[0]
     await twilio.start(call, "MZreal", parameters=parameters)
     await twilio.until_mark(CONSENT_MARK)
-    await talk_until_echoed(twilio, CONSENT_MARK)
+    await twilio.talk_until_echoed(CONSENT_MARK)
     await twilio.stop()
     return twilio.echoed_marks
 
@@ -631,7 +535,7 @@ def test_a_second_stream_with_the_same_token_is_refused(streaming, opener, refus
         await first.start(call, "MZfirst", parameters=parameters)
         await first.until_mark(CONSENT_MARK)
         second = await attempt_stream(call.agent.public_id, parameters, stream_sid="MZsecond")
-        await talk_until_echoed(first, CONSENT_MARK)
+        await first.talk_until_echoed(CONSENT_MARK)
         await first.stop()
         return second
 
@@ -690,7 +594,7 @@ def test_a_mark_echo_after_the_call_ended_is_no_proof_of_consent(streaming, open
         await sync_to_async(call_events_apply)(
             [EventIn(call_id=call.pk, status=CallStatus.COMPLETED, source=EventSource.TWILIO)]
         )
-        await talk_until_echoed(twilio, CONSENT_MARK)
+        await twilio.talk_until_echoed(CONSENT_MARK)
         await twilio.stop()
 
     run(scenario())

@@ -2,20 +2,17 @@
 extraHeaders, the consent opener as playAudio then a checkpoint whose playedStream proves delivery, the
 recording, DTMF, the stop, and a wrong token that writes nothing."""
 
-import asyncio
 import base64
-import json
-import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from calls.models import Call, CallStatus
-from compliance.openers import CONSENT_MARK, opener_create
+from compliance.openers import CONSENT_MARK
 from recordings.models import Recording, RecordingStatus
 from telephony.plivo.xml import call_stream_xml
-from tests.factories import AgentFactory, CallFactory
+from tests.telephony.fake_media_stream import FakeMediaStream, media_call, run
 from tests.telephony.fake_plivo import parse_xml
 from wordcab_admin.asgi import application
 from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
@@ -26,37 +23,27 @@ STREAM_ID = "20170ada-f610-433b-8758-c02a2aab3662"
 PLIVO_CALL_ID = "7a3e1f00-1b2c-4d5e-8f90-0123456789ab"
 
 
-def run(coroutine):
-    return asyncio.run(coroutine)
-
-
 def extra_headers_of(call: Call) -> str:
     """The `extraHeaders` of the `<Stream>` XML the product answers Plivo with for `call` now."""
     stream = parse_xml(call_stream_xml(call)).find("./Stream")
     return stream.get("extraHeaders")
 
 
-class FakePlivo:
-    """Plays Plivo's side of a bidirectional audio stream: sends the caller's frames, collects our
-    playAudio/checkpoint/clearAudio, and answers each checkpoint with playedStream once the audio queued
-    before it has "played" (by the caller's clock)."""
+class FakePlivo(FakeMediaStream):
+    """Plivo's side of a bidirectional audio stream (fake_media_stream.py): our audio comes as playAudio, our
+    marks as checkpoints, answered with playedStream once played, our clears as clearAudio; its `start`
+    carries our extraHeaders."""
+
+    media_event, mark_event, clear_event = "playAudio", "checkpoint", "clearAudio"
 
     def __init__(self, agent_id: str):
-        self.ws = WebsocketCommunicator(application, f"/v1/media/plivo?agent_id={agent_id}")
-        self.sequence = 0
-        self.chunk = 0
-        self.agent_end = 0
-        self.pending: list[tuple[int, str]] = []
-        self.played: list[str] = []
-        self.outbound: list[dict] = []
+        super().__init__(f"/v1/media/plivo?agent_id={agent_id}")
 
-    async def connect(self) -> bool:
-        return (await self.ws.connect(timeout=5))[0]
+    def sequence_number(self) -> object:
+        return self.sequence  # a number, not a string as Twilio's and Telnyx's
 
-    async def send(self, message: dict) -> None:
-        self.sequence += 1
-        message.setdefault("sequenceNumber", self.sequence)
-        await self.ws.send_to(text_data=json.dumps(message))
+    def mark_name(self, message: dict) -> str:
+        return message["name"]
 
     async def start(self, call: Call, *, extra_headers: str | None = None) -> None:
         if extra_headers is None:
@@ -75,53 +62,20 @@ class FakePlivo:
             }
         )
 
-    def _take(self, message: dict) -> None:
-        self.outbound.append(message)
-        if message["event"] == "playAudio":
-            self.agent_end = max(self.agent_end, self.chunk) + 1
-        elif message["event"] == "checkpoint":
-            self.pending.append((self.agent_end, message["name"]))
-        elif message["event"] == "clearAudio":
-            self.agent_end = self.chunk
+    def media_message(self, frame: bytes, track: str) -> dict:
+        media = {
+            "track": track,
+            "timestamp": str((self.chunk - 1) * 20),
+            "chunk": self.chunk,
+            "payload": base64.b64encode(frame).decode(),
+        }
+        return {"event": "media", "streamId": STREAM_ID, "media": media}
 
-    async def pump(self, wait: float = 0) -> None:
-        await asyncio.sleep(0)
-        while not await self.ws.receive_nothing(timeout=wait, interval=0.005):
-            self._take(json.loads(await self.ws.receive_from(timeout=5)))
-        due = [name for at, name in self.pending if at <= self.chunk]
-        self.pending = [(at, name) for at, name in self.pending if at > self.chunk]
-        for name in due:
-            self.played.append(name)
-            await self.send({"event": "playedStream", "streamId": STREAM_ID, "name": name})
+    def mark_echo_message(self, name: str) -> dict:
+        return {"event": "playedStream", "streamId": STREAM_ID, "name": name}
 
-    async def speak(self, ulaw: bytes) -> None:
-        for frame in ulaw_frames(ulaw):
-            self.chunk += 1
-            media = {
-                "track": "inbound",
-                "timestamp": str((self.chunk - 1) * 20),
-                "chunk": self.chunk,
-                "payload": base64.b64encode(frame).decode(),
-            }
-            await self.send({"event": "media", "streamId": STREAM_ID, "media": media})
-            await self.pump()
-
-    async def until_played(self, name: str, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while name not in self.played:
-            assert time.monotonic() < deadline, f"{name} never played within {timeout:.0f} s"
-            await self.speak(b"\xff" * FRAME_BYTES)
-
-    async def stop(self) -> None:
-        await self.send({"event": "stop", "streamId": STREAM_ID})
-        output = await self.ws.receive_output(timeout=10)
-        while output["type"] != "websocket.close":
-            if output.get("text"):
-                self._take(json.loads(output["text"]))
-            output = await self.ws.receive_output(timeout=10)
-
-    def sent(self, event: str) -> list[dict]:
-        return [m for m in self.outbound if m["event"] == event]
+    def stop_message(self) -> dict:
+        return {"event": "stop", "streamId": STREAM_ID}
 
 
 @pytest.fixture
@@ -129,17 +83,14 @@ def streaming(recording_store, uploads_in_place):
     """A private recording store, uploads run in place."""
 
 
-@pytest.fixture
-def opener(db):
-    return opener_create(
-        actor=None, jurisdiction="US-CA", language="en-US", text="This call is recorded and uses an AI agent."
-    )
-
-
 def a_call(**fields) -> Call:
-    agent = fields.pop("agent", None) or AgentFactory(public_id="agent_plivo_media", name="Plivo bot")
-    fields.setdefault("status", CallStatus.RINGING)
-    return CallFactory(agent=agent, provider="plivo", jurisdiction="US-CA", **fields)
+    return media_call(
+        provider="plivo",
+        agent_id="agent_plivo_media",
+        agent_name="Plivo bot",
+        default_status=CallStatus.RINGING,
+        **fields,
+    )
 
 
 def test_a_stream_with_the_good_token_plays_the_opener_then_a_checkpoint_whose_ack_proves_consent(
@@ -149,7 +100,7 @@ def test_a_stream_with_the_good_token_plays_the_opener_then_a_checkpoint_whose_a
 
     async def scenario():
         plivo = FakePlivo(call.agent.public_id)
-        assert await plivo.connect()
+        assert (await plivo.connect())[0]
         await plivo.start(call)
         await plivo.pump(wait=0.5)
         while not plivo.sent("checkpoint"):
@@ -158,7 +109,7 @@ def test_a_stream_with_the_good_token_plays_the_opener_then_a_checkpoint_whose_a
         delivered_before_ack = (await Call.objects.aget(pk=call.pk)).consent_delivered_at
         before_mark = plivo.outbound[: plivo.outbound.index(plivo.sent("checkpoint")[0])]
         opener_audio = b"".join(base64.b64decode(m["media"]["payload"]) for m in before_mark)
-        await plivo.until_played(CONSENT_MARK)
+        await plivo.talk_until_echoed(CONSENT_MARK)
         await plivo.stop()
         return plivo, status_while_streaming, delivered_before_ack, opener_audio
 
@@ -192,7 +143,7 @@ def test_a_recorded_stream_keeps_the_callers_audio(streaming, opener):
         plivo = FakePlivo(call.agent.public_id)
         await plivo.connect()
         await plivo.start(call)
-        await plivo.until_played(CONSENT_MARK)
+        await plivo.talk_until_echoed(CONSENT_MARK)
         await plivo.speak(caller)
         await plivo.send({"event": "dtmf", "streamId": STREAM_ID, "dtmf": {"digit": "5"}})
         await plivo.pump(wait=0.2)
@@ -223,7 +174,7 @@ def test_a_stream_with_a_bad_token_is_closed_and_writes_nothing(streaming, opene
 
     async def scenario():
         plivo = FakePlivo(call.agent.public_id)
-        assert await plivo.connect()
+        assert (await plivo.connect())[0]
         await plivo.start(call, extra_headers=headers)
         output = await plivo.ws.receive_output(timeout=10)
         while output["type"] != "websocket.close":

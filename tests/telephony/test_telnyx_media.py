@@ -1,12 +1,8 @@
 """WS /v1/media/telnyx: Telnyx's bidirectional media stream end to end through the ASGI application, with
 real μ-law frames: the single-use token, the consent opener and its mark proof, the recording, the stop."""
 
-import asyncio
 import base64
-import io
-import json
 import logging
-import wave
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,11 +10,10 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from calls.models import Call, CallEvent, CallStatus
-from compliance.openers import CONSENT_MARK, opener_create
-from recordings.models import Recording, RecordingStatus
-from recordings.services import recordings_storage
+from compliance.openers import CONSENT_MARK
+from recordings.models import Recording
 from telephony.telnyx.commands import call_client_state, stream_options
-from tests.factories import AgentFactory, CallFactory
+from tests.telephony.fake_media_stream import SILENCE, FakeMediaStream, media_call, run, stored_recording
 from wordcab_admin.asgi import application
 from wordcab_admin.kernel.audio import FRAME_BYTES, tone_ulaw, ulaw_frames
 
@@ -32,28 +27,20 @@ except ImportError:  # Python 3.13+
 CONTROL_ID = "v3:ctl-media"
 
 
-def run(coroutine):
-    return asyncio.run(coroutine)
-
-
 @pytest.fixture
 def streaming(settings, recording_store, uploads_in_place):
     """A private recording store, uploads run in place, and the public URL stream URLs are made of."""
     settings.PUBLIC_BASE_URL = "https://calls.example.com"
 
 
-@pytest.fixture
-def opener(db):
-    return opener_create(
-        actor=None, jurisdiction="US-CA", language="en-US", text="This call is recorded and uses an AI agent."
-    )
-
-
 def a_call(**fields) -> Call:
-    agent = fields.pop("agent", None) or AgentFactory(public_id="agent_txm", name="Telnyx bot")
-    fields.setdefault("status", CallStatus.INITIATING)
-    return CallFactory(
-        agent=agent, provider="telnyx", provider_call_id=CONTROL_ID, jurisdiction="US-CA", **fields
+    return media_call(
+        provider="telnyx",
+        agent_id="agent_txm",
+        agent_name="Telnyx bot",
+        default_status=CallStatus.INITIATING,
+        provider_call_id=CONTROL_ID,
+        **fields,
     )
 
 
@@ -63,24 +50,15 @@ def stream_path(call: Call) -> str:
     return f"{url.path}?{url.query}"
 
 
-class FakeTelnyxStream:
-    """Plays Telnyx's side of a bidirectional RTP stream: the caller's frames, our media/mark/clear
-    collected, each mark echoed once the audio queued before it has "played" by the caller's clock."""
+class FakeTelnyxStream(FakeMediaStream):
+    """Telnyx's side of a bidirectional RTP stream (fake_media_stream.py): the stream URL carries the token,
+    its `start` our client_state."""
+
+    sequence_key = "sequence_number"
 
     def __init__(self, path: str):
-        self.ws = WebsocketCommunicator(application, path)
-        self.sequence = 0
-        self.chunk = 0  # caller frames sent: the clock, in 20 ms frames
-        self.agent_end = 0
-        self.pending_marks: list[tuple[int, str]] = []
-        self.echoed_marks: list[str] = []
-        self.outbound: list[dict] = []
+        super().__init__(path)
         self.stream_id = "32DE0DEA-53CB-4B21-89A4-9E1819C043BC"
-
-    async def send(self, message: dict) -> None:
-        self.sequence += 1
-        message.setdefault("sequence_number", str(self.sequence))
-        await self.ws.send_to(text_data=json.dumps(message))
 
     async def start(self, call: Call, *, client_state: str | None = None) -> None:
         state = client_state if client_state is not None else await sync_to_async(call_client_state)(call)
@@ -101,72 +79,35 @@ class FakeTelnyxStream:
             }
         )
 
-    def _take(self, message: dict) -> dict:
-        self.outbound.append(message)
-        if message["event"] == "media":
-            self.agent_end = max(self.agent_end, self.chunk) + 1
-        elif message["event"] == "mark":
-            self.pending_marks.append((self.agent_end, message["mark"]["name"]))
-        elif message["event"] == "clear":
-            self.agent_end = self.chunk
-        return message
+    def media_message(self, frame: bytes, track: str) -> dict:
+        return {
+            "event": "media",
+            "stream_id": self.stream_id,
+            "media": {
+                "track": track,
+                "chunk": str(self.chunk),
+                "timestamp": str(self.chunk * 20),
+                "payload": base64.b64encode(frame).decode(),
+            },
+        }
 
-    async def pump(self, wait: float = 0) -> None:
-        await asyncio.sleep(0)
-        while not await self.ws.receive_nothing(timeout=wait, interval=0.005):
-            self._take(json.loads(await self.ws.receive_from(timeout=5)))
-        due = [name for at, name in self.pending_marks if at <= self.chunk]
-        self.pending_marks = [(at, name) for at, name in self.pending_marks if at > self.chunk]
-        for name in due:
-            self.echoed_marks.append(name)
-            await self.send({"event": "mark", "stream_id": self.stream_id, "mark": {"name": name}})
+    def mark_echo_message(self, name: str) -> dict:
+        return {"event": "mark", "stream_id": self.stream_id, "mark": {"name": name}}
 
-    async def speak(self, ulaw: bytes, *, track: str = "inbound") -> None:
-        for frame in ulaw_frames(ulaw):
-            self.chunk += 1
-            await self.send(
-                {
-                    "event": "media",
-                    "stream_id": self.stream_id,
-                    "media": {
-                        "track": track,
-                        "chunk": str(self.chunk),
-                        "timestamp": str(self.chunk * 20),
-                        "payload": base64.b64encode(frame).decode(),
-                    },
-                }
-            )
-            await self.pump()
+    def stop_message(self) -> dict:
+        return {
+            "event": "stop",
+            "stream_id": self.stream_id,
+            "stop": {"user_id": "u", "call_control_id": CONTROL_ID},
+        }
 
-    async def until_mark(self, name: str) -> None:
-        while True:
-            message = self._take(json.loads(await self.ws.receive_from(timeout=10)))
-            if message["event"] == "mark" and message["mark"]["name"] == name:
-                return
-
-    async def talk_until_echoed(self, name: str, *, limit: int = 3000) -> None:
+    async def talk_until_echoed(self, name: str, *, limit: int = 3000) -> int:
+        """As FakeMediaStream's, but bounded by the caller's frames (a minute of them) rather than by the
+        wall clock, as these tests always were."""
         while name not in self.echoed_marks:
             assert self.chunk < limit, f"{name} never played"
-            await self.speak(b"\xff" * FRAME_BYTES)
-
-    async def stop(self) -> None:
-        await self.send(
-            {
-                "event": "stop",
-                "stream_id": self.stream_id,
-                "stop": {"user_id": "u", "call_control_id": CONTROL_ID},
-            }
-        )
-        output = await self.ws.receive_output(timeout=10)
-        while output["type"] != "websocket.close":
-            if output.get("text"):
-                self._take(json.loads(output["text"]))
-            output = await self.ws.receive_output(timeout=10)
-
-    def media_audio(self) -> bytes:
-        return b"".join(
-            base64.b64decode(m["media"]["payload"]) for m in self.outbound if m["event"] == "media"
-        )
+            await self.speak(SILENCE)
+        return self.chunk
 
 
 def test_a_stream_with_its_token_starts_the_call_plays_the_opener_and_its_mark_proves_delivery(
@@ -223,13 +164,7 @@ def test_a_recorded_stream_keeps_the_callers_media(streaming, opener):
         await telnyx.stop()
 
     run(scenario())
-    recording = Recording.objects.get(call=call)
-    assert recording.status == RecordingStatus.STORED
-    with recordings_storage().open(recording.storage_key, "rb") as stored:
-        data = stored.read()
-    with wave.open(io.BytesIO(data), "rb") as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 2, 2)
-        pcm = wav.readframes(wav.getnframes())
+    pcm = stored_recording(call).pcm
     caller_channel = audioop.tomono(pcm, 2, 1, 0)
     talk = 2 * seconds * 8000  # bytes of 16-bit samples
     # The caller's tone fills the first seconds; after it, the outbound track (loud) was left out: silence
