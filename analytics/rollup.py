@@ -23,7 +23,8 @@ from django.db.models.functions import Coalesce, TruncDate, TruncHour
 from django.utils import timezone
 
 from analytics.models import CallDaily, CallHourly, RollupWatermark
-from calls.models import Call, CallStatus, Direction, EndReason
+from calls.models import Call, CallStatus, Direction
+from calls.outcomes import REACHED_A_PERSON
 from wordcab_admin.kernel.sql_time import SecondsBetween
 
 WATERMARK = "calls"
@@ -33,13 +34,7 @@ INSERT_BATCH = 2000
 HOUR = timedelta(hours=1)
 
 ENDED = Q(status__in=[s.value for s in CallStatus.terminal()])
-# A person was reached: the wallboard's "connected" (live/metrics.py outcome_kind): an ended call that
-# completed other than by a voicemail, or that was answered and then failed (its end lost).
-CONNECTED = (
-    ENDED
-    & ~Q(status=CallStatus.COMPLETED, end_reason=EndReason.VOICEMAIL)
-    & (Q(status=CallStatus.COMPLETED) | Q(answered_at__isnull=False))
-)
+CONNECTED = REACHED_A_PERSON  # the wallboard's "connected" (calls/outcomes.py)
 TALK_KNOWN = Q(answered_at__isnull=False, ended_at__isnull=False)
 
 

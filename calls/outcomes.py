@@ -11,6 +11,8 @@ these rules."""
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Q
+
 from calls.models import Call, CallStatus, EndReason
 
 # Error codes that say no more than "it failed": such a failure reads "Failed" alone.
@@ -51,3 +53,22 @@ def call_object_outcome(data: Mapping[str, Any]) -> str:
     """The outcome label of a public call object (calls/serializers.py `call_object`)."""
     error = data.get("error") or {}
     return outcome_label(data["status"], data.get("end_reason") or "", error.get("code") or "")
+
+
+def reached_a_person(*, status: str, end_reason: str, answered: bool) -> bool:
+    """Whether an ended call reached a person (the wallboard's and the analytics' "connected"): it completed
+    other than by a voicemail (a provider may report the end before the answer, so `answered` may be
+    false), or it was answered and then failed (its end lost). False for a call still running.
+    REACHED_A_PERSON is the same rule for the database; tests/calls/test_outcomes.py keeps the two equal."""
+    if status not in CallStatus.terminal():
+        return False
+    if status == CallStatus.COMPLETED and end_reason == EndReason.VOICEMAIL:
+        return False
+    return status == CallStatus.COMPLETED or answered
+
+
+REACHED_A_PERSON = (
+    Q(status__in=[s.value for s in CallStatus.terminal()])
+    & ~Q(status=CallStatus.COMPLETED, end_reason=EndReason.VOICEMAIL)
+    & (Q(status=CallStatus.COMPLETED) | Q(answered_at__isnull=False))
+)

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, CallStatus, Direction, EndReason
+from calls.outcomes import reached_a_person
 from campaigns.models import Campaign, CampaignStatus, Contact, ContactStatus
 from wordcab_admin.kernel.sql_time import SecondsBetween
 
@@ -135,9 +136,7 @@ def outcome_kind(status: str, end_reason: str, direction: str, answered: bool) -
         return ""
     if status == CallStatus.COMPLETED and end_reason == EndReason.VOICEMAIL:
         return "voicemail"
-    if status == CallStatus.COMPLETED or answered:
-        # completed (a provider may report the end before the answer, so answered_at can be missing), or
-        # answered and then failed (its end lost): a person was reached
+    if reached_a_person(status=status, end_reason=end_reason, answered=answered):
         return "connected"
     if end_reason == EndReason.CANCELED or direction == Direction.INBOUND:
         return "abandoned"  # given up before anyone answered: by us, or by an inbound caller

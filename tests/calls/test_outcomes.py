@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from calls.models import CallStatus, EndReason
-from calls.outcomes import call_object_outcome, outcome_label
+from calls.models import Call, CallStatus, EndReason
+from calls.outcomes import REACHED_A_PERSON, call_object_outcome, outcome_label, reached_a_person
 from calls.serializers import call_object
 from campaigns.models import Campaign, CampaignStatus, ContactAttempt
 from live.publisher import live_event_for_call
@@ -131,3 +131,23 @@ def test_the_campaign_contacts_table_names_each_attempts_outcome(bob):
     (cell,) = re.findall(rf'<a class="mono" href="/calls/{busy.public_id}/"[^>]*>.*?</small>', html, re.S)
     assert 'title="attempt 1: Busy"' in cell
     assert cell.endswith('<small class="muted">Busy</small>')
+
+
+@pytest.mark.django_db
+def test_a_person_was_reached_by_the_same_rule_in_python_and_in_the_database():
+    """The wallboard judges each call in Python, the analytics rollup counts in SQL: one rule, two forms."""
+    agent = AgentFactory()
+    expected = {}
+    for status in CallStatus:
+        for end_reason in ["", *EndReason]:
+            for answered in (False, True):
+                call = CallFactory(
+                    agent=agent,
+                    status=status,
+                    end_reason=end_reason,
+                    answered_at=timezone.now() if answered else None,
+                )
+                expected[call.pk] = reached_a_person(status=status, end_reason=end_reason, answered=answered)
+    counted = set(Call.objects.filter(REACHED_A_PERSON).values_list("pk", flat=True))
+    assert counted == {pk for pk, reached in expected.items() if reached}
+    assert 0 < len(counted) < len(expected)
