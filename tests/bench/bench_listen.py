@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_media import RawClient, cpu_seconds, media_stack_prepare, start_server  # noqa: E402 -- after the path
+from bench_media import RawClient, cpu_seconds, media_stack_prepare, start_server, stream_open  # noqa: E402 -- after the path
 
 CALLS = int(os.environ.get("BENCH_LISTEN_CALLS", "50"))
 SECONDS = float(os.environ.get("BENCH_LISTEN_SECONDS", "20"))
@@ -91,24 +91,7 @@ async def one_call(
             if opcode == 2 and marks and loud(data):
                 ear_latencies.append(time.monotonic() - marks.pop(0))
 
-    ws = await RawClient.connect(url, headers)
-    start = {
-        "event": "start",
-        "sequenceNumber": "1",
-        "streamSid": sid,
-        "start": {
-            "streamSid": sid,
-            "accountSid": "ACbench",
-            "callSid": f"CAlisten{index:04d}",
-            "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": parameters,
-        },
-    }
-    ws.writer.write(
-        RawClient.frame(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-    )
-    ws.writer.write(RawClient.frame(json.dumps(start)))
+    ws = await stream_open(url, headers, sid=sid, call_sid=f"CAlisten{index:04d}", parameters=parameters)
 
     async def echoes():
         nonlocal echoed

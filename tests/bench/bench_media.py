@@ -141,6 +141,29 @@ class RawClient:
 PAYLOAD_KEY = b'"payload": "'
 
 
+async def stream_open(url: str, headers: dict, *, sid: str, call_sid: str, parameters: dict) -> "RawClient":
+    """A Twilio-like media stream: connected, then its `start` with the TwiML's custom parameters."""
+    ws = await RawClient.connect(url, headers)
+    start = {
+        "event": "start",
+        "sequenceNumber": "1",
+        "streamSid": sid,
+        "start": {
+            "streamSid": sid,
+            "accountSid": "ACbench",
+            "callSid": call_sid,
+            "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": parameters,  # from the TwiML we handed "Twilio": call id, stream token
+        },
+    }
+    ws.writer.write(
+        RawClient.frame(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    )
+    ws.writer.write(RawClient.frame(json.dumps(start)))
+    return ws
+
+
 async def one_stream(
     url: str, headers: dict, index: int, parameters: dict, payloads: list[str], t0: float
 ) -> dict:
@@ -155,24 +178,7 @@ async def one_stream(
         )
         for chunk, payload in enumerate(payloads, start=1)
     ]
-    ws = await RawClient.connect(url, headers)
-    start = {
-        "event": "start",
-        "sequenceNumber": "1",
-        "streamSid": sid,
-        "start": {
-            "streamSid": sid,
-            "accountSid": "ACbench",
-            "callSid": f"CAbench{index:04d}",
-            "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": parameters,  # from the TwiML we handed "Twilio": call id, stream token
-        },
-    }
-    ws.writer.write(
-        RawClient.frame(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-    )
-    ws.writer.write(RawClient.frame(json.dumps(start)))
+    ws = await stream_open(url, headers, sid=sid, call_sid=f"CAbench{index:04d}", parameters=parameters)
 
     async def reader():
         nonlocal echoed

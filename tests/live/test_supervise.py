@@ -128,6 +128,15 @@ async def call_started(call) -> FakeTwilio:
     return twilio
 
 
+async def supervising(call, headers: dict) -> tuple[FakeTwilio, Listener]:
+    """The call streaming, a supervisor listening to it, and a first stretch of the caller's talk heard."""
+    twilio = await call_started(call)
+    supervisor = Listener(call.public_id, headers)
+    await supervisor.open()
+    await caller_talks(twilio, [supervisor], frames=10)
+    return twilio, supervisor
+
+
 async def mode_set(twilio: FakeTwilio, supervisor: Listener, mode: str) -> int:
     """The supervisor switches `mode`; returns where the caller's side stands once the session has it."""
     await supervisor.command(type="mode", mode=mode)
@@ -185,10 +194,7 @@ def test_a_whisper_reaches_the_runtime_and_never_the_callers_side(tone_agent):
     headers = bearer(Role.OPERATOR)
 
     async def scenario():
-        twilio = await call_started(call)
-        supervisor = Listener(call.public_id, headers)
-        await supervisor.open()
-        await caller_talks(twilio, [supervisor], frames=10)
+        twilio, supervisor = await supervising(call, headers)
         before = media_count(twilio)
         await supervisor.command(type="whisper", text="offer the Tuesday slot")
         await caller_talks(twilio, [supervisor], frames=20)
@@ -213,10 +219,7 @@ def test_barge_in_reaches_the_callers_side_and_the_runtime(tone_agent):
     headers = bearer(Role.ADMIN)
 
     async def scenario():
-        twilio = await call_started(call)
-        supervisor = Listener(call.public_id, headers)
-        await supervisor.open()
-        await caller_talks(twilio, [supervisor], frames=10)
+        twilio, supervisor = await supervising(call, headers)
         before = await mode_set(twilio, supervisor, "barge")
         heard_before = len(ToneRuntime.heard)
         await caller_talks(twilio, [supervisor], frames=40, supervisor=supervisor)
@@ -237,10 +240,7 @@ def test_take_over_mutes_the_runtime_and_the_supervisor_talks_with_the_caller(to
     headers = bearer(Role.OPERATOR)
 
     async def scenario():
-        twilio = await call_started(call)
-        supervisor = Listener(call.public_id, headers)
-        await supervisor.open()
-        await caller_talks(twilio, [supervisor], frames=10)
+        twilio, supervisor = await supervising(call, headers)
         before, heard_before = await mode_set(twilio, supervisor, "takeover"), len(ToneRuntime.heard)
         await caller_talks(twilio, [supervisor], frames=40, supervisor=supervisor)
         taken = outbound_from(twilio, before)
