@@ -26,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_media import RawClient, cpu_seconds, media_stack_prepare, start_server, stream_open  # noqa: E402 -- after the path
+from bench_media import (  # noqa: E402 -- after the path
+    RawClient,
+    cpu_seconds,
+    media_stack_prepare,
+    recordings_settle,
+    start_server,
+    stream_open,
+)
 
 CALLS = int(os.environ.get("BENCH_LISTEN_CALLS", "50"))
 SECONDS = float(os.environ.get("BENCH_LISTEN_SECONDS", "20"))
@@ -197,7 +204,7 @@ def main() -> int:
         stack.path,
         stack.headers,
     )
-    from recordings.models import Recording, RecordingStatus
+    from recordings.models import Recording
     from tests.factories import UserFactory
     from wordcab_admin.kernel.accounts import api_key_create
     from wordcab_admin.kernel.roles import Role
@@ -236,12 +243,7 @@ def main() -> int:
         cpu_used = cpu_seconds(server.pid) - cpu_before
         for worker in workers:
             worker.join(timeout=10)
-        deadline = time.monotonic() + 60
-        while (
-            Recording.objects.filter(status=RecordingStatus.RECORDING).exists()
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.2)
+        recordings_settle()
     finally:
         server.terminate()
         try:

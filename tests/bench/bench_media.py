@@ -430,11 +430,20 @@ def media_stack_prepare(*, name: str, count: int, agent_public_id: str) -> Media
     return MediaStack(data_dir, env, agent, calls, parameters, path, headers)
 
 
+def recordings_settle(seconds: float = 60) -> None:
+    """Wait (at most `seconds`) until every recording of the run has left `recording`: its spool closed."""
+    from recordings.models import Recording, RecordingStatus
+
+    deadline = time.monotonic() + seconds
+    while Recording.objects.filter(status=RecordingStatus.RECORDING).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def main() -> int:
     stack = media_stack_prepare(name="media", count=STREAMS, agent_public_id="agent_bench")
     env, parameters, path, headers = stack.env, stack.parameters, stack.path, stack.headers
     from calls.models import Call, CallStatus
-    from recordings.models import Recording, RecordingStatus
+    from recordings.models import Recording
 
     print(f"media bench: {STREAMS} streams × 50 frames/s × {SECONDS:.0f} s, recording on", flush=True)
 
@@ -450,12 +459,7 @@ def main() -> int:
     server, port = start_server("wordcab_admin.asgi:application", env, app_dir=ROOT)
     try:
         ours = drive(f"ws://127.0.0.1:{port}{path}", headers, parameters, server.pid, profile=bool(PROFILE))
-        deadline = time.monotonic() + 60
-        while (
-            Recording.objects.filter(status=RecordingStatus.RECORDING).exists()
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.2)
+        recordings_settle()
     finally:
         server.terminate()
         server.wait(timeout=15)

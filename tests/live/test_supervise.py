@@ -307,8 +307,10 @@ def test_a_slow_listener_path_drops_the_listeners_copy_never_the_calls_frames():
         async def to_caller(ulaw: bytes) -> None:
             sent.append(ulaw)
 
+        whispered: list[str] = []
+
         async def guidance(text: str) -> None:
-            pass
+            whispered.append(text)
 
         tap = CallSupervision(call_id="call_slow", send_to_caller=to_caller, guidance=guidance)
         tap.listeners["listener.1"] = asyncio.get_running_loop().time() + 1e9  # listening, never drained

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ from typing import ClassVar, Self
 Answer = tuple[int, dict | None]  # the HTTP status and the JSON body (None: no body)
 
 
-class FakeCarrier:
+class FakeCarrier(ABC):
     """One fake carrier API, started with `start()` and stopped with `stop()` by the test that uses it."""
 
     api_root: ClassVar[str] = ""  # the path the SDK's base URL ends in, as the carrier's own does
@@ -43,9 +44,9 @@ class FakeCarrier:
         """The request body as recorded, under a key that names its encoding: JSON unless overridden."""
         return {"json": json.loads(raw) if raw else {}}
 
+    @abstractmethod
     def answer(self, request: dict) -> Answer:
         """The carrier's answer to `request` (as recorded) when none is queued."""
-        raise NotImplementedError
 
     def _serve(self, method: str, path: str, headers: Message, raw: bytes) -> Answer:
         """Record the request, then answer it: a queued answer first, so that a test can make the carrier

@@ -12,6 +12,7 @@ import io
 import json
 import time
 import wave
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -65,7 +66,7 @@ def stored_recording(call: Call) -> StoredRecording:
     return StoredRecording(recording, data, frames, pcm)
 
 
-class FakeMediaStream:
+class FakeMediaStream(ABC):
     """Plays a carrier's side of one stream: sends the caller's frames in real order (their count is the
     caller's clock, in 20 ms frames), collects what we send, and echoes each of our marks once the audio
     queued before it has "played" by that clock, as the carriers do. A subclass names the events and frames
@@ -85,17 +86,17 @@ class FakeMediaStream:
         self.echoed_marks: list[str] = []
         self.outbound: list[dict] = []
 
+    @abstractmethod
     def media_message(self, frame: bytes, track: str) -> dict:
         """The carrier's message carrying one frame of the caller's audio, at the clock's frame."""
-        raise NotImplementedError
 
+    @abstractmethod
     def mark_echo_message(self, name: str) -> dict:
         """The carrier's message that our mark `name` has played."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stop_message(self) -> dict:
         """The carrier's message that the stream ends."""
-        raise NotImplementedError
 
     def mark_name(self, message: dict) -> str:
         """The name of one of our marks."""
